@@ -1,0 +1,17 @@
+"""deconvkit: deconvolution in both of its senses.
+
+* the transposed convolution ("deconvolution layer"), exactly the adjoint of a
+  strided convolution, N-d, with its gradients: :func:`conv_transpose`;
+* the convolution it is the transpose of: :func:`conv`, and its matrix :func:`conv_matrix`.
+
+A :class:`ConvSpec` describes the forward convolution; both operations share it.
+"""
+
+from .functional import (available_methods, choose_method, conv, conv_matrix, conv_transpose,
+                         conv_transpose_weight_grad, conv_weight_grad)
+from .geometry import ConvSpec
+
+__version__ = "0.1.0"
+
+__all__ = ["ConvSpec", "conv", "conv_transpose", "conv_weight_grad",
+           "conv_transpose_weight_grad", "conv_matrix", "available_methods", "choose_method"]

@@ -1,0 +1,171 @@
+"""Weight gradients, by one code path with the roles swapped, and the matrix C.
+
+The gradient of ``conv`` with respect to ``w`` is itself a convolution: the input
+``x`` (batch and channels exchanged) correlated with ``dy`` used as the kernel,
+at stride ``d`` and dilation ``s`` (the two exchange roles too). The gradient of
+``conv_transpose`` with respect to its ``w`` is the same function with ``x`` and
+``dy`` swapped, because ``conv_transpose(x, w)`` is the adjoint of ``conv(·, w)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..geometry import ConvSpec
+from . import _args, matrix
+
+
+def weight_grad(x, dy, spec, algorithm):
+    """``dw[o, c, j] = sum_{n, i} dy[n, o, i] * x_pad[n, g*C_in/groups + c, i*s + j*d]``.
+
+    ``x (N, C_in, *n)`` is the convolution's input, ``dy (N, C_out, *m)`` the
+    gradient of its output (``m`` may be smaller than the conv output size).
+    """
+    n, c_in, *size = x.shape
+    c_out, groups = dy.shape[1], spec.groups
+    cig = c_in // groups
+    # batch of the swapped problem: channels within a group; its channels: (group, n)
+    xs = x.reshape(n, groups, cig, *size).swapaxes(0, 2).reshape(cig, groups * n, *size)
+    ds = dy.swapaxes(0, 1)
+    swapped = ConvSpec(kernel_size=dy.shape[2:], stride=spec.dilation, padding=spec.padding,
+                       dilation=spec.stride, groups=groups)
+    out = algorithm.conv(np.ascontiguousarray(xs), np.ascontiguousarray(ds), swapped)
+    crop = tuple(slice(0, k) for k in spec.kernel_size)
+    return np.ascontiguousarray(out[(slice(None), slice(None)) + crop].swapaxes(0, 1))
+
+
+def _grad_inputs(x, dy, kernel_size, groups):
+    x, dy = _args.as_float_array(x, "x"), _args.as_float_array(dy, "dy")
+    _args.same_dtype(x=x, dy=dy)
+    ndim = _args.check_batched(x, "x")
+    if _args.check_batched(dy, "dy") != ndim:
+        raise ValueError(f"x and dy must have the same number of axes, got shapes {x.shape} and {dy.shape}")
+    if x.shape[0] != dy.shape[0]:
+        raise ValueError(f"x and dy must have the same batch size, got {x.shape[0]} and {dy.shape[0]}")
+    _args.check_groups(groups, **{"channels of x": x.shape[1], "channels of dy": dy.shape[1]})
+    return x, dy, ndim, _args.check_kernel_size(kernel_size, ndim)
+
+
+def conv_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilation=1, groups=1,
+                     method="auto"):
+    """Gradient of :func:`~deconvkit.conv` with respect to its weights.
+
+    Parameters
+    ----------
+    x : (N, C_in, *spatial) ndarray
+        The convolution's input.
+    dy : (N, C_out, *out) ndarray
+        Gradient of the loss with respect to the convolution's output.
+    kernel_size : int or tuple of int
+    stride, padding, dilation, groups, method
+        As for :func:`~deconvkit.conv`.
+
+    Returns
+    -------
+    dw : (C_out, C_in/groups, *k) ndarray
+
+    Notes
+    -----
+    ``dw[o, c, j] = sum_{n, i} dy[n, o, i] * x_pad[n, g*C_in/groups + c, i*s + j*d]``,
+    computed as a convolution of ``x`` with ``dy`` as the kernel (stride and
+    dilation exchanged). The bias gradient is ``dy.sum(axis=(0, 2, 3, ...))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
+    >>> conv_weight_grad(x, np.ones((1, 1, 2, 2)), 2)[0, 0]
+    array([[ 8., 12.],
+           [20., 24.]])
+    """
+    from . import _algorithm
+    x, dy, ndim, ks = _grad_inputs(x, dy, kernel_size, groups)
+    spec = ConvSpec.create(ndim, ks, stride=stride, padding=padding, dilation=dilation,
+                           groups=groups, input_size=x.shape[2:])
+    expected = spec.conv_output_size(x.shape[2:])
+    if tuple(dy.shape[2:]) != expected:
+        raise ValueError(f"dy must have spatial size {expected} (the conv output for x of "
+                         f"size {x.shape[2:]}), got {dy.shape[2:]}")
+    w_shape = (dy.shape[1], x.shape[1] // groups) + spec.kernel_size
+    algorithm = _algorithm(method, "conv_weight_grad", x.shape, w_shape, spec)
+    return weight_grad(x, dy, spec, algorithm)
+
+
+def conv_transpose_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilation=1,
+                               groups=1, method="auto"):
+    """Gradient of :func:`~deconvkit.conv_transpose` with respect to its weights.
+
+    Parameters
+    ----------
+    x : (N, C_in, *spatial) ndarray
+        The transposed convolution's input.
+    dy : (N, C_out, *out) ndarray
+        Gradient of the loss with respect to its output; ``out`` implies the
+        output_padding (it must be a valid transposed output size for ``x``).
+    kernel_size : int or tuple of int
+    stride, padding, dilation, groups, method
+        As for :func:`~deconvkit.conv_transpose`.
+
+    Returns
+    -------
+    dw : (C_in, C_out/groups, *k) ndarray
+
+    Notes
+    -----
+    Because ``conv_transpose(x, w)`` is the adjoint of ``conv(·, w)``, this is
+    ``conv_weight_grad(dy, x, ...)``: the same function, operands swapped. The
+    bias gradient is ``dy.sum(axis=(0, 2, 3, ...))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.ones((1, 1, 2))
+    >>> dy = np.arange(5.0).reshape(1, 1, 5)
+    >>> conv_transpose_weight_grad(x, dy, 3, stride=2)[0, 0]
+    array([2., 4., 6.])
+    """
+    from . import _algorithm
+    x, dy, ndim, ks = _grad_inputs(x, dy, kernel_size, groups)
+    spec = ConvSpec.create(ndim, ks, stride=stride, padding=padding, dilation=dilation,
+                           groups=groups, input_size=x.shape[2:], transposed=True,
+                           output_size=dy.shape[2:])
+    w_shape = (x.shape[1], dy.shape[1] // groups) + spec.kernel_size
+    algorithm = _algorithm(method, "conv_transpose_weight_grad", x.shape, w_shape, spec)
+    return weight_grad(dy, x, spec, algorithm)
+
+
+def conv_matrix(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1):
+    """The convolution as an explicit sparse matrix C.
+
+    Parameters
+    ----------
+    w : (C_out, C_in/groups, *k) ndarray
+    input_shape : tuple of int
+        ``(C_in, *spatial)`` of one sample.
+    stride, padding, dilation, groups
+        As for :func:`~deconvkit.conv`.
+
+    Returns
+    -------
+    C : scipy.sparse.csr_matrix of shape ``(C_out * prod(out), C_in * prod(spatial))``
+        ``conv(x)[n].ravel() == C @ x[n].ravel()``; ``C.T`` is the transposed
+        convolution, ``conv_transpose(y)[n].ravel() == C.T @ y[n].ravel()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv_matrix(np.array([[[1.0, 2.0]]]), (1, 3)).toarray()
+    array([[1., 2., 0.],
+           [0., 1., 2.]])
+    """
+    w = _args.as_float_array(w, "w")
+    input_shape = tuple(input_shape)
+    if len(input_shape) != w.ndim - 1 or w.ndim < 3:
+        raise ValueError(f"input_shape must be (C_in, *spatial) with {w.ndim - 2} spatial axes "
+                         f"for w of shape {w.shape}, got {input_shape}")
+    _args.check_groups(groups, C_out=w.shape[0])
+    _args.check_channels(w.shape[1] * groups, input_shape[0],
+                         f"input_shape for w of shape {w.shape} with groups={groups}")
+    spec = ConvSpec.create(w.ndim - 2, w.shape[2:], stride=stride, padding=padding,
+                           dilation=dilation, groups=groups, input_size=input_shape[1:])
+    return matrix.build(w, input_shape[0], input_shape[1:], spec)
