@@ -226,7 +226,8 @@ class ConvSpec:
         """
         input_size = _per_axis(input_size, self.ndim, "input_size")
         output_size = _per_axis(output_size, self.ndim, "output_size")
-        lo, hi = self.with_output_padding(0).transpose_output_range(input_size)
+        lo, hi = self.transpose_output_range(input_size)
+        base = self._transpose_sizes(input_size, (0,) * self.ndim)
         for axis, (want, a, b, m) in enumerate(zip(output_size, lo, hi, input_size)):
             if not a <= want <= b:
                 raise ValueError(
@@ -235,7 +236,7 @@ class ConvSpec:
                     f"stride {self.stride[axis]}, padding {self.padding[axis]}, "
                     f"dilation {self.dilation[axis]})"
                 )
-        return self.with_output_padding(tuple(w - a for w, a in zip(output_size, lo)))
+        return self.with_output_padding(tuple(w - b for w, b in zip(output_size, base)))
 
     def with_output_padding(self, output_padding) -> "ConvSpec":
         """A copy with another ``output_padding``."""
@@ -278,24 +279,31 @@ class ConvSpec:
 
     def transpose_output_size(self, input_size) -> tuple[int, ...]:
         """Spatial output size of the transposed convolution for spatial ``input_size``."""
-        full = self.full_size(input_size)
-        out = tuple(f - lo - hi + r for f, (lo, hi), r in
-                    zip(full, self.padding, self.output_padding))
+        out = self._transpose_sizes(input_size, self.output_padding)
         if any(n < 1 for n in out):
             raise ValueError(
                 f"padding {self.padding} leaves no output: the transposed convolution of "
-                f"input {tuple(input_size)} has full size {full} before cropping"
+                f"input {tuple(input_size)} has full size {self.full_size(input_size)} "
+                f"before cropping"
             )
         return out
 
     def transpose_output_range(self, input_size):
         """Smallest and largest valid transposed output sizes, per axis.
 
-        All sizes in ``[min, min + max(s, d) - 1]`` are reachable by ``output_padding``.
+        All sizes in ``[min, min + max(s, d) - 1]`` (and >= 1) are reachable by
+        ``output_padding``.
         """
-        base = self.with_output_padding(0).transpose_output_size(input_size)
+        base = self._transpose_sizes(input_size, (0,) * self.ndim)
         top = tuple(n + max(s, d) - 1 for n, s, d in zip(base, self.stride, self.dilation))
-        return base, top
+        if any(t < 1 for t in top):
+            self.with_output_padding(0).transpose_output_size(input_size)  # raises
+        return tuple(max(b, 1) for b in base), top
+
+    def _transpose_sizes(self, input_size, output_padding):
+        full = self.full_size(input_size)
+        return tuple(f - lo - hi + r for f, (lo, hi), r in
+                     zip(full, self.padding, output_padding))
 
     def transposed_padding(self) -> tuple[tuple[int, int], ...]:
         """Padding of the zero-inserted input in the "fractionally strided" view.

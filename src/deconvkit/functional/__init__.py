@@ -99,7 +99,7 @@ def conv(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, method="aut
     x, w = _args.as_float_array(x, "x"), _args.as_float_array(w, "w")
     dtype = _args.same_dtype(x=x, w=w)
     ndim = _args.check_batched(x, "x")
-    _args.check_weight(w, ndim, "(C_out, C_in/groups, *k)")
+    _args.check_weight(w, x.shape, "(C_out, C_in/groups, *k)")
     _args.check_groups(groups, C_out=w.shape[0])
     _args.check_channels(w.shape[1] * groups, x.shape[1],
                          f"x for w of shape {w.shape} with groups={groups}")
@@ -161,7 +161,7 @@ def conv_transpose(x, w, b=None, *, stride=1, padding=0, output_padding=0, outpu
     x, w = _args.as_float_array(x, "x"), _args.as_float_array(w, "w")
     dtype = _args.same_dtype(x=x, w=w)
     ndim = _args.check_batched(x, "x")
-    _args.check_weight(w, ndim, "(C_in, C_out/groups, *k)")
+    _args.check_weight(w, x.shape, "(C_in, C_out/groups, *k)")
     _args.check_groups(groups, C_in=w.shape[0])
     _args.check_channels(w.shape[0], x.shape[1], f"x for w of shape {w.shape}")
     b = _args.check_bias(b, w.shape[1] * groups, dtype)

@@ -47,11 +47,15 @@ def check_batched(x: np.ndarray, name: str) -> int:
     return x.ndim - 2
 
 
-def check_weight(w: np.ndarray, ndim: int, layout: str) -> None:
+def check_weight(w: np.ndarray, x_shape: tuple, layout: str) -> None:
+    ndim = len(x_shape) - 2
     if w.ndim != ndim + 2:
+        hint = (" (for a single unbatched sample, add a batch axis: x[None])"
+                if w.ndim == ndim + 3 else "")
         raise ValueError(
-            f"w must have shape {layout} with {ndim} spatial axes like the input, "
-            f"got shape {w.shape}"
+            f"w must have shape {layout} with as many spatial axes as x; x of shape "
+            f"{x_shape} is read as (N, C, *spatial) with {ndim} spatial axes, "
+            f"w has shape {w.shape}{hint}"
         )
     if 0 in w.shape:
         raise ValueError(f"w has an empty axis: shape {w.shape}")
