@@ -1,0 +1,133 @@
+"""The speed suite: deconvkit against PyTorch and ONNX Runtime, side by side.
+
+Each case is timed for every runner in one process, interleaved round by round after a
+warm-up, so all runners see the same machine state. Reported: median times, the ratio
+peer time / deconvkit time (> 1 means deconvkit is faster), GFLOP/s, the fraction of this
+machine's measured float32 GEMM rate (compute-bound cases) or copy bandwidth (memory-bound
+cases), deconvkit's peak extra memory (tracemalloc), and agreement of the outputs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+from ..testing import rel_error
+from . import machine, peers
+from .cases import CASES, Case
+
+__all__ = ["CASES", "Case", "run", "format_table"]
+
+INTENSITY = 8.0   # flop per byte above which a case counts as compute-bound
+
+
+def _time_interleaved(runners, rounds, min_time):
+    """Median seconds per runner; rounds grow until each runner ran >= min_time total."""
+    for fn in runners.values():
+        fn()
+    times = {name: [] for name in runners}
+    start = time.perf_counter()
+    r = 0
+    while r < rounds or time.perf_counter() - start < min_time:
+        for name, fn in runners.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+        r += 1
+        if r >= 10 * rounds:
+            break
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _peak_extra_bytes(fn):
+    """Peak bytes allocated during ``fn()`` beyond what it returns."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    result = fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    kept = sum(np.asarray(a).nbytes for a in (result if isinstance(result, tuple) else (result,)))
+    return peak - kept
+
+
+def run_case(case: Case, rounds=7, min_time=1.0, method="auto"):
+    """Time one case; returns a dict row for :func:`format_table`."""
+    x, w, dy = case.arrays()
+    runners = {"deconvkit": peers.deconvkit_runner(case, x, w, dy, method)}
+    notes = {}
+    for name, make in peers.PEERS.items():
+        fn, why = make(case, x, w, dy)
+        if fn is None:
+            notes[name] = why
+        else:
+            runners[name] = fn
+    ours = peers.first(runners["deconvkit"]())
+    errors = {n: rel_error(ours, peers.first(fn())) for n, fn in runners.items() if n != "deconvkit"}
+    medians = _time_interleaved(runners, rounds, min_time)
+    return dict(case=case, times=medians, errors=errors, notes=notes,
+                extra=_peak_extra_bytes(runners["deconvkit"]))
+
+
+def run(cases=CASES, rounds=7, min_time=1.0, method="auto", out=sys.stdout):
+    """Measure the machine, run every case, print the table row by row; return the rows."""
+    gemm, bw = machine.gemm_gflops(), machine.bandwidth_gbs()
+    print(f"machine: float32 GEMM {gemm:.0f} GFLOP/s, copy bandwidth {bw:.1f} GB/s; "
+          f"deconvkit method={method}", file=out)
+    rows = []
+    print(_header(), file=out, flush=True)
+    for case in cases:
+        row = run_case(case, rounds, min_time, method)
+        row.update(gemm=gemm, bandwidth=bw)
+        rows.append(row)
+        print(_line(row), file=out, flush=True)
+    for note in sorted({f"{n}: {why}" for r in rows for n, why in r["notes"].items()}):
+        print(f"skipped {note}", file=out)
+    print(_summary(rows), file=out)
+    return rows
+
+
+def _header():
+    return (f"{'case':4} {'about':30} {'deconvkit':>10} {'torch':>9} {'ort':>9} "
+            f"{'vs torch':>8} {'vs ort':>7} {'GFLOP/s':>8} {'of peak':>8} {'extra MiB':>9} "
+            f"{'max rel err':>11}")
+
+
+def _fmt_ms(t):
+    return f"{t * 1e3:8.2f}ms" if t is not None else f"{'-':>9}"
+
+
+def _line(row):
+    case, t = row["case"], row["times"]
+    ours = t["deconvkit"]
+    ratio = {n: (f"{t[n] / ours:.2f}x" if n in t else "-") for n in ("torch", "onnxruntime")}
+    gflops = case.flops() / ours / 1e9
+    if case.flops() / case.nbytes() >= INTENSITY:
+        frac = f"{gflops / row['gemm']:.0%} gemm"
+    else:
+        frac = f"{case.nbytes() / ours / 1e9 / row['bandwidth']:.0%} bw"
+    err = max(row["errors"].values(), default=float("nan"))
+    return (f"{case.name:4} {case.about[:30]:30} {_fmt_ms(ours):>10} {_fmt_ms(t.get('torch')):>9} "
+            f"{_fmt_ms(t.get('onnxruntime')):>9} {ratio['torch']:>8} {ratio['onnxruntime']:>7} "
+            f"{gflops:8.1f} {frac:>8} {row['extra'] / 2**20:9.1f} {err:11.1e}")
+
+
+def _geomean(values):
+    values = list(values)
+    return float(np.exp(np.mean(np.log(values)))) if values else float("nan")
+
+
+def _summary(rows):
+    def ratios(prefix):
+        return [r["times"]["torch"] / r["times"]["deconvkit"] for r in rows
+                if r["case"].name.startswith(prefix) and "torch" in r["times"]]
+    return (f"geometric mean vs torch: forward {_geomean(ratios('S')):.2f}x, "
+            f"backward {_geomean(ratios('B')):.2f}x")
+
+
+def format_table(rows):
+    """The rows of :func:`run` as text (header, one line per case, summary)."""
+    return "\n".join([_header()] + [_line(r) for r in rows] + [_summary(rows)])
