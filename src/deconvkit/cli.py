@@ -1,0 +1,214 @@
+"""The ``deconvkit`` command.
+
+Each subcommand is one ``_add_<name>(subparsers)`` function that declares its options
+and sets ``run``, a function ``(args) -> int``; add a new one to :data:`COMMANDS`.
+Arguments are parsed into Python values here and handed to the library, which
+canonicalizes them; its ``ValueError``/``TypeError`` become a one-line error and
+exit status 2, like argparse's own usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+__all__ = ["main", "build_parser", "parse_sizes", "parse_ints", "parse_padding",
+           "parse_weights"]
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit status 2)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# ---------------------------------------------------------------- argument types
+def _int(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer {what}, got {text!r}") from None
+
+
+def _split(text: str) -> list[str]:
+    sep = "x" if "x" in text.lower() else ","
+    parts = [p.strip() for p in text.lower().split(sep)]
+    if not text.strip() or any(not p for p in parts):
+        raise argparse.ArgumentTypeError(f"expected sizes like 5, 4x4 or 3x3x3, got {text!r}")
+    return parts
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """``"4x4"`` (or ``"4,4"``) as ``(4, 4)``; ``"5"`` as ``(5,)``.
+
+    >>> parse_sizes("3x3x3"), parse_sizes("5")
+    ((3, 3, 3), (5,))
+    """
+    return tuple(_int(p, "size") for p in _split(text))
+
+
+def parse_ints(text: str):
+    """One int for every axis (``"2"`` -> ``2``) or one per axis (``"2x1"`` -> ``(2, 1)``).
+
+    >>> parse_ints("2"), parse_ints("2x1")
+    (2, (2, 1))
+    """
+    values = parse_sizes(text)
+    return values[0] if len(values) == 1 else values
+
+
+def parse_padding(text: str):
+    """Padding: ``"1"``, ``"same"``, ``"valid"``, per axis ``"1,0"``, or pairs ``"1:0,0:1"``.
+
+    >>> parse_padding("same"), parse_padding("1"), parse_padding("1,0"), parse_padding("1:0,0:1")
+    ('same', 1, (1, 0), ((1, 0), (0, 1)))
+    >>> parse_padding("2:1")
+    ((2, 1),)
+    """
+    word = text.strip().lower()
+    if word in ("same", "valid"):
+        return word
+    try:
+        if ":" not in word:
+            return parse_ints(word)
+        pairs = []
+        for item in word.split(","):
+            lo, sep, hi = item.partition(":")
+            pairs.append((_int(lo, "padding"), _int(hi, "padding")) if sep else _int(lo, ""))
+        return tuple(pairs)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected padding like 1, same, valid, 1,0 or 1:0,0:1, got {text!r}") from None
+
+
+def parse_weights(text: str) -> tuple[float, ...]:
+    """Kernel values in C order, separated by commas or spaces: ``"0,1,2"``.
+
+    >>> parse_weights("0, 1 2.5")
+    (0.0, 1.0, 2.5)
+    """
+    parts = text.replace(",", " ").split()
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers like 0,1,2, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def _write(text: str) -> None:
+    """Write to stdout, replacing characters its encoding lacks; quiet on a closed pipe."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    text = text.encode(encoding, "replace").decode(encoding)
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `deconvkit explain | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+# ---------------------------------------------------------------- explain
+def _run_explain(args) -> int:
+    from .explain import explain, worked_examples
+
+    geometry = ("input", "kernel", "stride", "padding", "dilation", "output_padding", "weights")
+    if args.input is None:
+        given = [f"--{name.replace('_', '-')}" for name in geometry if getattr(args, name)
+                 is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} needs --input (or give no options for the "
+                             "worked examples)")
+        text = worked_examples(full=args.full)
+    else:
+        padding = 0 if args.padding is None else args.padding
+        if isinstance(padding, tuple) and len(padding) == 1 and len(args.input) > 1:
+            padding = padding * len(args.input)  # one lo:hi pair for every axis
+        text = explain(args.input, 3 if args.kernel is None else args.kernel,
+                       stride=1 if args.stride is None else args.stride,
+                       padding=padding,
+                       dilation=1 if args.dilation is None else args.dilation,
+                       output_padding=args.output_padding, weights=args.weights,
+                       full=args.full)
+    _write(text)
+    return 0
+
+
+def _add_explain(subparsers) -> None:
+    p = subparsers.add_parser(
+        "explain", help="show what a convolution and its transpose do, step by step",
+        description="Explain a convolution C and its transpose Cᵀ (the deconvolution layer): "
+                    "sizes, the matrices C and Cᵀ, the fractionally strided view and the "
+                    "sliding windows. With no options: the worked examples.",
+        epilog="example: deconvkit explain --input 4x4 --kernel 3 --stride 2 --padding 1")
+    p.add_argument("--input", type=parse_sizes, metavar="SIZE",
+                   help="spatial input size of the convolution: 5, 4x4, 3x3x3")
+    p.add_argument("--kernel", type=parse_ints, metavar="SIZE", help="kernel size (default 3)")
+    p.add_argument("--stride", type=parse_ints, metavar="S", help="stride (default 1)")
+    p.add_argument("--padding", type=parse_padding, metavar="P",
+                   help="int, same, valid, per axis 1,0, or lo:hi pairs 1:0,0:1; one pair "
+                        "applies to every axis (default 0)")
+    p.add_argument("--dilation", type=parse_ints, metavar="D", help="dilation (default 1)")
+    p.add_argument("--output-padding", type=parse_ints, metavar="R",
+                   help="output padding of the transposed convolution (default: the one that "
+                        "gives back the input size)")
+    p.add_argument("--weights", type=parse_weights, metavar="W",
+                   help="kernel values in row-major order, e.g. 0,1,2,2,2,0,0,1,2 "
+                        "(default: symbolic names w00, w01, ...)")
+    p.add_argument("--full", action="store_true",
+                   help="print matrices and grids of any size")
+    p.set_defaults(run=_run_explain)
+
+
+COMMANDS = (_add_explain,)
+"""One function per subcommand; each adds its parser and sets ``run``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``deconvkit`` argument parser with every subcommand of :data:`COMMANDS`."""
+    parser = _Parser(prog="deconvkit",
+                     description="Deconvolution in both senses: transposed convolution "
+                                 "and restoration.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``deconvkit`` command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 for bad arguments (a one-line message on stderr).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse reports usage errors and --help this way
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        commands = ", ".join(parser._subparsers._group_actions[0].choices)
+        sys.stderr.write(f"deconvkit: error: choose a command: {commands} "
+                         "(see deconvkit --help)\n")
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except (ValueError, TypeError) as exc:
+        sys.stderr.write(f"deconvkit {args.command}: error: {exc}\n")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,388 @@
+"""What one convolution geometry does, as text: C, Cᵀ and the views of the transpose.
+
+The convolution maps ``x`` (the input, size ``n``) to ``y = C x`` (size ``m``); the
+transposed convolution maps ``y`` to ``z = Cᵀ y`` (size ``t``, by default ``n``).
+Every matrix entry comes from :func:`deconvkit.functional.matrix.matrix_entries`,
+every size from :class:`~deconvkit.geometry.ConvSpec`, and every explanation ends
+with numerical checks against :func:`deconvkit.conv`, :func:`deconvkit.conv_transpose`
+and :func:`deconvkit.conv_matrix`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..functional import conv, conv_matrix, conv_transpose
+from ..functional.matrix import matrix_entries
+from ..geometry import ConvSpec
+from ..testing import rel_error
+from .render import (LIMIT, compact, fmt_number, grid, heading, index_name, matrix_summary,
+                     matrix_text, pad_or_crop, size_str, symbolic_array, too_large,
+                     too_large_note, wrap_sum)
+
+__all__ = ["make_spec", "symbolic_matrix", "numeric_matrix", "fractional_input", "explain"]
+
+N_EQUATIONS = 4
+
+
+def make_spec(input_size, kernel_size=3, *, stride=1, padding=0, dilation=1,
+              output_padding=None) -> ConvSpec:
+    """The single-channel :class:`ConvSpec` of the explain view.
+
+    Parameters
+    ----------
+    input_size : tuple of int
+        Spatial size ``n`` of the convolution's input; its length sets the rank.
+    kernel_size, stride, dilation : int or tuple of int
+    padding : int, tuple of int, tuple of (lo, hi) pairs, "valid" or "same"
+    output_padding : int or tuple of int, optional
+        Default: the value that makes the transposed output size equal ``input_size``.
+
+    Returns
+    -------
+    spec : ConvSpec
+        Raises ``ValueError`` or ``TypeError`` for arguments with no valid geometry.
+
+    Examples
+    --------
+    >>> make_spec((4, 4), 3, stride=2, padding=1).output_padding
+    (1, 1)
+    """
+    input_size = tuple(input_size)
+    ndim = len(input_size)
+    if not isinstance(kernel_size, int) and len(tuple(kernel_size)) != ndim:
+        raise ValueError(f"kernel {size_str(kernel_size)} has {len(tuple(kernel_size))} axes "
+                         f"but input {size_str(input_size)} has {ndim}")
+    spec = ConvSpec.create(ndim, kernel_size, stride=stride, padding=padding,
+                           dilation=dilation, output_padding=output_padding or 0,
+                           input_size=input_size)
+    m = spec.conv_output_size(input_size)
+    if output_padding is None:
+        return spec.with_output_size(m, input_size)
+    spec.transpose_output_size(m)  # raises when the padding leaves no output
+    return spec
+
+
+def _entries(spec, in_size, out_size):
+    if spec.groups != 1:
+        raise ValueError(f"the explain view is single-channel with groups=1, got {spec.groups}")
+    in_size = tuple(in_size)
+    out_size = tuple(out_size) if out_size is not None else spec.conv_output_size(in_size)
+    rows, cols, _, _, taps = matrix_entries(spec, 1, in_size, 1, out_size)
+    return in_size, out_size, rows, cols, taps
+
+
+def symbolic_matrix(spec, in_size, out_size=None, *, name="w", base=0) -> list:
+    """The convolution matrix C with kernel-tap names as entries and ``"0"`` elsewhere.
+
+    Parameters
+    ----------
+    spec : ConvSpec
+        Single channel, ``groups == 1``.
+    in_size : tuple of int
+        Spatial input size of the convolution (columns of C).
+    out_size : tuple of int, optional
+        Rows kept; default the conv output size.
+    name : str
+        Kernel name; entry ``w12`` is tap ``(1, 2)``.
+    base : int
+        First tap index in the names (0, or 1 for mathematical notation).
+
+    Returns
+    -------
+    cells : list of list of str, shape ``(prod(out_size), prod(in_size))``
+
+    Examples
+    --------
+    >>> symbolic_matrix(ConvSpec(2), (3,))
+    [['w0', 'w1', '0'], ['0', 'w0', 'w1']]
+    """
+    in_size, out_size, rows, cols, taps = _entries(spec, in_size, out_size)
+    names = symbolic_array(name, spec.kernel_size, base).ravel()
+    cells = np.full((math.prod(out_size), math.prod(in_size)), "0", dtype=object)
+    cells[rows, cols] = names[taps]
+    return cells.tolist()
+
+
+def _sparse(spec, w, in_size, out_size=None):
+    in_size, out_size, rows, cols, taps = _entries(spec, in_size, out_size)
+    values = np.asarray(w, dtype=np.float64).ravel()[taps]
+    shape = (math.prod(out_size), math.prod(in_size))
+    return sp.csr_matrix((values, (rows, cols)), shape=shape)
+
+
+def numeric_matrix(spec, in_size, w, out_size=None) -> np.ndarray:
+    """The convolution matrix C for kernel values ``w`` (shape ``spec.kernel_size``).
+
+    Same layout as :func:`symbolic_matrix`; for ``out_size=None`` it equals
+    ``deconvkit.conv_matrix(w[None, None], (1, *in_size), ...)`` as a dense array.
+
+    >>> numeric_matrix(ConvSpec(2), (3,), [1.0, 2.0])
+    array([[1., 2., 0.],
+           [0., 1., 2.]])
+    """
+    return _sparse(spec, w, in_size, out_size).toarray()
+
+
+def fractional_input(spec, y):
+    """The zero-inserted and padded (or cropped) ``y`` of the "fractionally strided" view.
+
+    Parameters
+    ----------
+    spec : ConvSpec
+    y : ndarray of numbers or of names (object), spatial shape only
+
+    Returns
+    -------
+    inserted, padded : ndarray
+        ``y`` with ``s - 1`` zeros (``"0"`` for names) between neighbours, and that
+        array padded by ``spec.transposed_padding()`` (negative values crop).
+        Correlating ``padded`` at stride 1 with the flipped, dilated kernel gives the
+        transposed convolution of ``y``.
+    """
+    y = np.asarray(y)
+    fill = "0" if y.dtype == object else 0
+    size = tuple((m - 1) * s + 1 for m, s in zip(y.shape, spec.stride))
+    inserted = np.full(size, fill, dtype=y.dtype)
+    inserted[tuple(slice(None, None, s) for s in spec.stride)] = y
+    return inserted, pad_or_crop(inserted, spec.transposed_padding(), fill)
+
+
+# ---------------------------------------------------------------------- sections
+def _per_axis_lines(spec, n, m, t):
+    axes = list(zip(n, spec.kernel_size, spec.stride, spec.padding, spec.dilation,
+                    spec.output_padding, m, t))
+    same = all(a == axes[0] for a in axes)
+    lines = []
+    for axis, (nn, k, s, (lo, hi), d, r, mm, tt) in enumerate(axes[:1] if same else axes):
+        e, top = d * (k - 1), max(s, d) - 1
+        full = (mm - 1) * s + e + 1
+        label = "every axis" if same and len(axes) > 1 else f"axis {axis}"
+        lines += [
+            f"  {label}: n = {nn}, k = {k}, s = {s}, p = ({lo}, {hi}), d = {d}",
+            "    conv output   m = floor((n + p_lo + p_hi - d(k-1) - 1) / s) + 1",
+            f"                    = floor(({nn} + {lo} + {hi} - {e} - 1) / {s}) + 1 = {mm}",
+            f"    full scatter  L = (m-1)s + d(k-1) + 1 = {mm - 1}*{s} + {e} + 1 = {full}",
+            f"    transposed    t = L - p_lo - p_hi + r = {full - lo - hi} + r,"
+            f" 0 <= r <= max(s, d) - 1 = {top}",
+            f"                    sizes {full - lo - hi}..{full - lo - hi + top};"
+            f" r = {r} gives t = {tt}",
+        ]
+    return lines
+
+
+def _sizes_section(spec, n, m, t, auto_r):
+    lo, hi = spec.transpose_output_range(m)
+    lines = [heading("Sizes", "-"),
+             f"  convolution         x ({size_str(n)})  ->  y = C x ({size_str(m)})",
+             f"  transposed conv.    y ({size_str(m)})  ->  z = Cᵀ y ({size_str(t)}),"
+             " valid sizes " + " x ".join(f"{a}..{b}" for a, b in zip(lo, hi))]
+    lines += _per_axis_lines(spec, n, m, t)
+    if auto_r:
+        lines.append(f"  output_padding {spec.output_padding} is chosen so that z has the size "
+                     "of x; --output-padding picks another valid size.")
+    elif t != n:
+        lines += [f"  Note: z ({size_str(t)}) is not the size of x ({size_str(n)}), so Cᵀ below "
+                  "is the transpose",
+                  f"  of the matrix of the convolution of a {size_str(t)} input, not of C."]
+    return "\n".join(lines)
+
+
+def _kernel_section(spec, w, full):
+    names = symbolic_array("w", spec.kernel_size)
+    what = "symbolic; --weights gives numbers" if w is None else "values from --weights"
+    lines = [heading("Kernel", "-"), f"  w ({size_str(spec.kernel_size)}, {what}):",
+             grid(names if w is None else w, full, indent=4)]
+    if any(d > 1 for d in spec.dilation):
+        shown = names if w is None else w.astype(object)
+        dil = np.full(spec.kernel_extent, "0" if w is None else 0, dtype=object)
+        dil[tuple(slice(None, None, d) for d in spec.dilation)] = shown
+        lines += [f"  with dilation {spec.dilation} the taps are spread over "
+                  f"{size_str(spec.kernel_extent)} (holes are 0):", grid(dil, full, indent=4)]
+    return "\n".join(lines)
+
+
+def _matrix_block(spec, w, in_size, out_size, transpose, full):
+    """C (or Cᵀ) for ``in_size -> out_size`` with labels, or its summary when too large."""
+    in_size, out_size, rows, cols, taps = _entries(spec, in_size, out_size)
+    shape = (math.prod(out_size), math.prod(in_size))
+    shape = shape[::-1] if transpose else shape
+    if too_large(shape, full):
+        return f"  {matrix_summary(*shape, rows.size)}\n" + too_large_note("matrix")
+    if w is None:
+        cells = np.array(symbolic_matrix(spec, in_size, out_size), dtype=object)
+    else:
+        cells = numeric_matrix(spec, in_size, w, out_size)
+    row_names = symbolic_array("y", out_size).ravel()
+    col_names = symbolic_array("z" if transpose else "x", in_size).ravel()
+    if transpose:
+        return matrix_text(cells.T, col_names, row_names, rows.size)
+    return matrix_text(cells, row_names, col_names, rows.size)
+
+
+def _tap_words(spec, w):
+    if w is not None:
+        return "the entries are kernel values: row o holds the kernel at window o"
+    letters = "abcdefgh"[:spec.ndim] if spec.ndim <= 8 else None
+    if letters is None:
+        return "entry w... names a kernel tap"
+    tap = letters if spec.ndim == 1 else "(" + ", ".join(letters) + ")"
+    return f"entry w{letters} is kernel tap {tap}; row o holds the kernel at window o"
+
+
+def _matrix_section(spec, w, n, m, t, full):
+    return "\n".join([
+        heading("The matrix C", "-"),
+        "  y = C x with x and y read row by row (C order); row = output, column = input;",
+        f"  {_tap_words(spec, w)}.",
+        _matrix_block(spec, w, n, m, False, full),
+        "",
+        heading("The matrix Cᵀ: the transposed convolution (the \"deconvolution layer\")", "-"),
+        "  z = Cᵀ y. Column j of C becomes row j of Cᵀ: each y entry is spread back over",
+        "  the inputs its window read, with the same weights.",
+        _matrix_block(spec, w, t, m, True, full),
+    ])
+
+
+def _fractional_section(spec, m, t, full):
+    pads = spec.transposed_padding()
+    if full or math.prod(m) <= LIMIT * LIMIT:
+        inserted, padded = fractional_input(spec, symbolic_array("y", m))
+    else:  # too large to print anyway: only the shapes are needed
+        inserted = np.empty([(mm - 1) * s + 1 for mm, s in zip(m, spec.stride)], dtype=object)
+        padded = np.empty([a + lo + hi for a, (lo, hi) in zip(inserted.shape, pads)], object)
+    flipped = symbolic_array("w", spec.kernel_size)[(slice(None, None, -1),) * spec.ndim]
+    pad_text = compact(pads) + (" on every axis" if len(set(pads)) == 1 and spec.ndim > 1 else "")
+    extent = spec.kernel_extent
+    return "\n".join([
+        heading("Cᵀ as a stride-1 convolution (the \"fractionally strided\" view)", "-"),
+        f"  1. insert s - 1 zeros between neighbouring entries of y (s = {compact(spec.stride)}),"
+        f" size {size_str(inserted.shape)}:",
+        grid(inserted, full, indent=4),
+        "  2. pad by d(k-1) - p_lo at the start and d(k-1) - p_hi + r at the end of each axis,",
+        f"     here {pad_text} (a negative amount crops), size {size_str(padded.shape)}:",
+        grid(padded, full, indent=4),
+        "  3. slide the kernel rotated by 180 degrees over it at stride 1"
+        + (f", dilation {compact(spec.dilation)}" if any(d > 1 for d in spec.dilation) else "")
+        + f": {size_str(padded.shape)} - {size_str(extent)} + 1\n"
+        f"     = {size_str(t)} positions, one per entry of z:",
+        grid(flipped, full, indent=4),
+    ])
+
+
+def _equations(spec, w, in_size, out_size, transpose, count=N_EQUATIONS):
+    in_size, out_size, rows, cols, taps = _entries(spec, in_size, out_size)
+    lhs, rhs, lhs_size, rhs_size = ("z", "y", in_size, out_size) if transpose else \
+        ("y", "x", out_size, in_size)
+    left, right = (cols, rows) if transpose else (rows, cols)
+    names = symbolic_array("w", spec.kernel_size).ravel()
+    lines = []
+    for i in range(min(count, math.prod(lhs_size))):
+        sel = np.nonzero(left == i)[0]
+        sel = sel[np.argsort(right[sel], kind="stable")]
+        terms = [(names[taps[j]] if w is None else fmt_number(w.ravel()[taps[j]])) + "·"
+                 + index_name(rhs, np.unravel_index(right[j], rhs_size), rhs_size) for j in sel]
+        name = index_name(lhs, np.unravel_index(i, lhs_size), lhs_size)
+        lines += wrap_sum(f"    {name} = ", terms or ["0"])
+    if math.prod(lhs_size) > count:
+        lines.append(f"    ... ({math.prod(lhs_size) - count} more)")
+    return lines
+
+
+def _sliding_section(spec, w, n, m, t):
+    e, s, p = spec.kernel_extent, spec.stride, [lo for lo, _ in spec.padding]
+    lines = [heading("Sliding windows", "-"),
+             f"  Convolution: a window of size {size_str(e)} moves in steps of s = {compact(s)}"
+             f" over x padded by p = {compact(spec.padding)};",
+             "  window o starts at o*s - p_lo and each y entry is the weighted sum of its window:"]
+    lines += _equations(spec, w, n, m, False)
+    lines += [f"  Transposed: each y entry stamps a copy of w, scaled by itself, into z at"
+              f" o*s - p_lo = o*{compact(s)} - {compact(p)};",
+              "  overlapping stamps add up (z is cropped to its size). Equivalently, rows of Cᵀ:"]
+    lines += _equations(spec, w, t, m, True)
+    return "\n".join(lines)
+
+
+def _check_lines(spec, w, n, m, t):
+    """Numerical checks of everything printed, against the public functions."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(spec.kernel_size) if w is None else w
+    x, y = rng.standard_normal((1, 1) + n), rng.standard_normal((1, 1) + m)
+    w4 = w[None, None]
+    kw = dict(stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
+    c, ct = _sparse(spec, w, n), _sparse(spec, w, t, m).T
+    z = conv_transpose(y, w4, output_padding=spec.output_padding, **kw)
+    padded = fractional_input(spec, y[0, 0])[1]
+    flipped = w4[(Ellipsis,) + (slice(None, None, -1),) * spec.ndim]
+    checks = [
+        ("C equals deconvkit.conv_matrix",
+         abs(c - conv_matrix(w4, (1,) + n, **kw)).max() / max(abs(w).max(), 1e-300)),
+        ("C x equals deconvkit.conv(x)", rel_error(c @ x.ravel(), conv(x, w4, **kw).ravel())),
+        ("Cᵀ y equals deconvkit.conv_transpose(y)", rel_error(ct @ y.ravel(), z.ravel())),
+        ("the fractionally strided view equals it too",
+         rel_error(conv(padded[None, None], flipped, dilation=spec.dilation), z)),
+    ]
+    if t == n:
+        dot = abs(np.vdot(conv(x, w4, **kw), y) - np.vdot(x, z))
+        checks.append(("<conv(x), y> equals <x, conv_transpose(y)>",
+                       dot / (np.linalg.norm(x) * np.linalg.norm(z) + 1e-300)))
+    lines = []
+    for text, err in checks:
+        ok = "ok" if err < 1e-12 else "MISMATCH"
+        lines.append(f"  {text:<46} {ok} (error {err:.1e})")
+    return lines
+
+
+def _kernel_values(weights, spec):
+    w = np.asarray(weights, dtype=np.float64).ravel()
+    if w.size != math.prod(spec.kernel_size):
+        raise ValueError(f"weights has {w.size} values, the {size_str(spec.kernel_size)} "
+                         f"kernel needs {math.prod(spec.kernel_size)}")
+    return w.reshape(spec.kernel_size)
+
+
+def explain(input_size, kernel_size=3, *, stride=1, padding=0, dilation=1, output_padding=None,
+            weights=None, full=False, title=None) -> str:
+    """Explain one convolution geometry and its transpose, as text.
+
+    Parameters
+    ----------
+    input_size : tuple of int
+        Spatial size of the convolution's input (1, 2 or 3 axes, or more).
+    kernel_size, stride, padding, dilation, output_padding
+        As for :func:`make_spec`.
+    weights : array-like of float, optional
+        Kernel values, ``prod(kernel_size)`` of them in C order; default symbolic names.
+    full : bool
+        Print grids and matrices of any size (default: summarize above
+        :data:`~deconvkit.explain.render.LIMIT` rows or columns).
+    title : str, optional
+        Heading of the explanation.
+
+    Returns
+    -------
+    text : str
+        Spec, sizes, kernel, C, Cᵀ, the fractionally strided view, sliding windows
+        and numerical checks. Raises ``ValueError``/``TypeError`` for bad arguments.
+    """
+    spec = make_spec(input_size, kernel_size, stride=stride, padding=padding,
+                     dilation=dilation, output_padding=output_padding)
+    n = tuple(int(v) for v in input_size)
+    m = spec.conv_output_size(n)
+    t = spec.transpose_output_size(m)
+    w = None if weights is None else _kernel_values(weights, spec)
+    title = title or f"Convolution {size_str(n)} -> {size_str(m)} and its transpose"
+    parts = [
+        heading(title) + f"\n  {spec.describe()}\n  one channel, groups 1, input x of size "
+        f"{size_str(n)}",
+        _sizes_section(spec, n, m, t, output_padding is None),
+        _kernel_section(spec, w, full),
+        _matrix_section(spec, w, n, m, t, full),
+        _fractional_section(spec, m, t, full),
+        _sliding_section(spec, w, n, m, t),
+        heading("Checks", "-") + "\n" + "\n".join(_check_lines(spec, w, n, m, t)),
+    ]
+    return "\n\n".join(parts) + "\n"
