@@ -83,3 +83,9 @@ def test_public_output_size_accepts_pytorch_full_shape():
     x = np.ones((1, 1, 4, 4))
     w = np.ones((1, 1, 3, 3))
     assert dk.conv_transpose(x, w, stride=2, output_size=(1, 1, 10, 9)).shape == (1, 1, 10, 9)
+
+
+def test_one_dimensional_pair_is_lo_hi():
+    assert ConvSpec(3, padding=(0, 2)).padding == ((0, 2),)
+    x = np.arange(5.0).reshape(1, 1, 5)
+    assert dk.conv(x, np.ones((1, 1, 3)), padding=(0, 2)).shape == (1, 1, 5)

@@ -165,7 +165,41 @@ def _add_explain(subparsers) -> None:
     p.set_defaults(run=_run_explain)
 
 
-COMMANDS = (_add_explain,)
+# ---------------------------------------------------------------- bench
+def _run_bench(args) -> int:
+    from . import bench
+
+    names = [n.strip().upper() for n in args.cases.split(",")] if args.cases else None
+    known = [c.name for c in bench.CASES]
+    if names and not set(names) <= set(known):
+        raise ValueError(f"unknown case(s) {sorted(set(names) - set(known))}; known: {known}")
+    cases = [c for c in bench.CASES if names is None or c.name in names]
+    rows = bench.run(cases, rounds=args.rounds, min_time=args.min_time, method=args.method)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write(bench.markdown_table(rows))
+        print(f"wrote {args.markdown}")
+    return 0
+
+
+def _add_bench(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench", help="time deconvkit against PyTorch and ONNX Runtime",
+        description="Time the transposed-convolution cases S1-S6 and the backward passes "
+                    "B1, B5 with deconvkit, PyTorch CPU and ONNX Runtime, interleaved in "
+                    "one process; print medians, ratios, GFLOP/s, the fraction of this "
+                    "machine's GEMM rate or bandwidth, extra memory and agreement.",
+        epilog="example: deconvkit bench --cases S1,S3 --rounds 11")
+    p.add_argument("--cases", metavar="NAMES", help="comma-separated case names (default: all)")
+    p.add_argument("--method", default="auto", help="deconvkit method (default auto)")
+    p.add_argument("--rounds", type=int, default=7, help="timed rounds at least (default 7)")
+    p.add_argument("--min-time", type=float, default=1.0, metavar="SECONDS",
+                   help="keep timing each case at least this long (default 1)")
+    p.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    p.set_defaults(run=_run_bench)
+
+
+COMMANDS = (_add_explain, _add_bench)
 """One function per subcommand; each adds its parser and sets ``run``."""
 
 

@@ -54,6 +54,8 @@ def _padding_pairs(value, ndim: int) -> tuple[tuple[int, int], ...]:
             f"padding must be an int, 'valid', 'same', {ndim} ints or "
             f"{ndim} (lo, hi) pairs, got {value!r}"
         ) from None
+    if ndim == 1 and len(items) == 2 and all(_is_int(v) for v in items):
+        return ((int(items[0]), int(items[1])),)  # 1-D: (lo, hi)
     if len(items) != ndim:
         raise ValueError(
             f"padding must have one entry per spatial axis ({ndim}), "
@@ -104,7 +106,8 @@ class ConvSpec:
     stride, dilation : int or tuple of int
         Per axis, >= 1.
     padding : int, tuple of int, or tuple of (lo, hi)
-        Zero padding of the forward convolution's input, per axis, >= 0.
+        Zero padding of the forward convolution's input, per axis, >= 0. In 1-D a
+        pair of ints ``(lo, hi)`` is read as the two sides of the one axis.
         Use :meth:`create` for ``"same"`` and ``"valid"``.
     groups : int
         Number of channel groups, >= 1.

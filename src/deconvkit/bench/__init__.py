@@ -20,7 +20,7 @@ from ..testing import rel_error
 from . import machine, peers
 from .cases import CASES, Case
 
-__all__ = ["CASES", "Case", "run", "format_table"]
+__all__ = ["CASES", "Case", "run", "format_table", "markdown_table"]
 
 INTENSITY = 8.0   # flop per byte above which a case counts as compute-bound
 
@@ -100,7 +100,7 @@ def _fmt_ms(t):
     return f"{t * 1e3:8.2f}ms" if t is not None else f"{'-':>9}"
 
 
-def _line(row):
+def _cells(row):
     case, t = row["case"], row["times"]
     ours = t["deconvkit"]
     ratio = {n: (f"{t[n] / ours:.2f}x" if n in t else "-") for n in ("torch", "onnxruntime")}
@@ -110,9 +110,16 @@ def _line(row):
     else:
         frac = f"{case.nbytes() / ours / 1e9 / row['bandwidth']:.0%} bw"
     err = max(row["errors"].values(), default=float("nan"))
-    return (f"{case.name:4} {case.about[:30]:30} {_fmt_ms(ours):>10} {_fmt_ms(t.get('torch')):>9} "
-            f"{_fmt_ms(t.get('onnxruntime')):>9} {ratio['torch']:>8} {ratio['onnxruntime']:>7} "
-            f"{gflops:8.1f} {frac:>8} {row['extra'] / 2**20:9.1f} {err:11.1e}")
+    return [case.name, case.about[:30], _fmt_ms(ours).strip(), _fmt_ms(t.get("torch")).strip(),
+            _fmt_ms(t.get("onnxruntime")).strip(), ratio["torch"], ratio["onnxruntime"],
+            f"{gflops:.1f}", frac, f"{row['extra'] / 2**20:.1f}", f"{err:.1e}"]
+
+
+_WIDTHS = (-4, -30, 10, 9, 9, 8, 7, 8, 8, 9, 11)
+
+
+def _line(row):
+    return " ".join(c.rjust(w) if w > 0 else c.ljust(-w) for c, w in zip(_cells(row), _WIDTHS))
 
 
 def _geomean(values):
@@ -121,13 +128,28 @@ def _geomean(values):
 
 
 def _summary(rows):
-    def ratios(prefix):
-        return [r["times"]["torch"] / r["times"]["deconvkit"] for r in rows
-                if r["case"].name.startswith(prefix) and "torch" in r["times"]]
-    return (f"geometric mean vs torch: forward {_geomean(ratios('S')):.2f}x, "
-            f"backward {_geomean(ratios('B')):.2f}x")
+    parts = []
+    for label, prefix in (("forward", "S"), ("backward", "B")):
+        ratios = [r["times"]["torch"] / r["times"]["deconvkit"] for r in rows
+                  if r["case"].name.startswith(prefix) and "torch" in r["times"]]
+        if ratios:
+            parts.append(f"{label} {_geomean(ratios):.2f}x over {len(ratios)} case(s)")
+    return "geometric mean of torch / deconvkit: " + (", ".join(parts) or "no torch timings")
 
 
 def format_table(rows):
     """The rows of :func:`run` as text (header, one line per case, summary)."""
     return "\n".join([_header()] + [_line(r) for r in rows] + [_summary(rows)])
+
+
+def markdown_table(rows):
+    """The rows of :func:`run` as a Markdown table, with the machine line and summary."""
+    lines = [f"Machine: float32 GEMM {rows[0]['gemm']:.0f} GFLOP/s, copy bandwidth "
+             f"{rows[0]['bandwidth']:.1f} GB/s.", "",
+             "| case | about | deconvkit | torch | onnxruntime | torch / deconvkit | "
+             "ort / deconvkit | GFLOP/s | of peak | extra MiB | max rel err |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        cells = _cells(row)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines + ["", _summary(rows), ""])
