@@ -1,0 +1,150 @@
+"""Batch normalization and dropout: the two layers whose behaviour depends on the mode."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .module import Module, Parameter, check_dtype
+
+__all__ = ["BatchNorm", "Dropout"]
+
+
+class BatchNorm(Module):
+    """Batch normalization over ``(N, *spatial)`` per channel, any number of spatial axes.
+
+    Parameters
+    ----------
+    num_features : int
+        Channels ``C`` of ``x (N, C, *spatial)``.
+    eps : float
+    momentum : float
+        ``running = (1 - momentum) running + momentum batch_stat``, as PyTorch.
+    affine : bool
+        Learn ``weight`` (gamma, init 1) and ``bias`` (beta, init 0).
+    dtype : float32 or float64
+
+    Attributes
+    ----------
+    running_mean, running_var : (C,) ndarray
+        Buffers, saved with the parameters. The running variance is updated with
+        the unbiased batch variance; normalization in training uses the biased one.
+
+    Notes
+    -----
+    Training: ``y = gamma (x - mean) / sqrt(var + eps) + beta`` with batch
+    statistics, and the backward pass goes through them. Evaluation: the running
+    statistics, a fixed affine map.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bn = BatchNorm(1, dtype=np.float64)
+    >>> y = bn.forward(np.array([[[1.0]], [[3.0]]]))
+    >>> y.ravel().round(3), bn.running_mean, bn.running_var
+    (array([-1.,  1.]), array([0.2]), array([1.1]))
+    """
+
+    _buffers = ("running_mean", "running_var")
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype=np.float32):
+        super().__init__()
+        dtype = check_dtype(dtype)
+        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
+                or num_features < 1:
+            raise ValueError(f"num_features must be an int >= 1, got {num_features!r}")
+        self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
+        self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
+        self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
+        self.running_mean = np.zeros(num_features, dtype)
+        self.running_var = np.ones(num_features, dtype)
+        self._cache = None
+
+    def _shape(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_features:
+            raise ValueError(f"x must be (N, {self.num_features}, *spatial), got shape {x.shape}")
+        return (1, -1) + (1,) * (x.ndim - 2)
+
+    def forward(self, x):
+        shape, axes = self._shape(x), (0,) + tuple(range(2, x.ndim))
+        if self.training:
+            count = x.size // self.num_features
+            if count < 2:
+                raise ValueError(f"BatchNorm in training needs more than one value per channel, "
+                                 f"got input shape {x.shape}")
+            mean = x.mean(axis=axes)
+            var = x.var(axis=axes)
+            m = self.momentum
+            self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(x.dtype)
+            self.running_var = ((1 - m) * self.running_var
+                                + m * var * (count / (count - 1))).astype(x.dtype)
+        else:
+            mean, var = self.running_mean, self.running_var
+        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
+        xhat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
+        self._cache = (xhat, inv_std, self.training)
+        if self.weight is None:
+            return xhat
+        return xhat * self.weight.data.reshape(shape) + self.bias.data.reshape(shape)
+
+    def backward(self, dy):
+        if self._cache is None:
+            raise RuntimeError("BatchNorm.backward called before forward")
+        xhat, inv_std, training = self._cache
+        shape, axes = self._shape(dy), (0,) + tuple(range(2, dy.ndim))
+        dxhat = dy
+        if self.weight is not None:
+            self.weight.accumulate((dy * xhat).sum(axis=axes))
+            self.bias.accumulate(dy.sum(axis=axes))
+            dxhat = dy * self.weight.data.reshape(shape)
+        if not training:
+            return dxhat * inv_std.reshape(shape)
+        mean_d = dxhat.mean(axis=axes).reshape(shape)
+        mean_dx = (dxhat * xhat).mean(axis=axes).reshape(shape)
+        return (dxhat - mean_d - xhat * mean_dx) * inv_std.reshape(shape)
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, zero each value with probability ``p`` and scale
+    the rest by ``1 / (1 - p)``; the identity in evaluation.
+
+    Parameters
+    ----------
+    p : float
+        Drop probability, ``0 <= p < 1``.
+    rng : numpy Generator or int, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> drop = Dropout(0.5, rng=0)
+    >>> y = drop.forward(np.ones(8))
+    >>> sorted(set(y.tolist()))
+    [0.0, 2.0]
+    >>> drop.eval().forward(np.ones(2))
+    array([1., 1.])
+    """
+
+    def __init__(self, p=0.5, rng=None):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probability p must satisfy 0 <= p < 1, got {p!r}")
+        self.p = float(p)
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self._scale = None
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            self._scale = None
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        self._scale = keep.astype(x.dtype) / np.asarray(1 - self.p, x.dtype)
+        return x * self._scale
+
+    def backward(self, dy):
+        return dy if self._scale is None else dy * self._scale
+
+    def extra_repr(self):
+        return f"p={self.p}"
