@@ -1,0 +1,227 @@
+"""What every framework's transposed convolution reduces to: a window of the full scatter.
+
+Per spatial axis, with input size ``m``, kernel ``k``, stride ``s`` and dilation ``d``, the
+uncropped transposed convolution is the scatter ``full[i*s + j*d] += x[i] * w[j]`` of length
+``L = (m-1)s + d(k-1) + 1``. Every framework's output is a window ``full[lo : L - hi]`` of
+that scatter extended by zeros on both sides: ``lo`` and ``hi`` are crops, and a negative
+crop extends the output with zeros. A :class:`~deconvkit.ConvSpec` with padding
+``(p_lo, p_hi)`` and output padding ``r`` is the window ``(p_lo, p_hi - r)``; frameworks
+reach windows a ``ConvSpec`` cannot (JAX's explicit padding, ONNX's ``output_shape``), so
+:func:`run_transpose` runs the core on the part of the window inside the scatter and pads
+the rest with zeros, which is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..functional import conv_transpose
+from ..geometry import ConvSpec
+
+__all__ = ["TransposeWindow", "run_transpose", "apply_fixup", "block_diagonal_weight"]
+
+
+def _ints(value, ndim: int, name: str) -> tuple[int, ...]:
+    """An int for every axis, or exactly ``ndim`` ints."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value),) * ndim
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or {ndim} ints, got {value!r}") from None
+    if len(items) != ndim or not all(isinstance(v, (int, np.integer)) and
+                                     not isinstance(v, bool) for v in items):
+        raise ValueError(f"{name} must be an int or {ndim} ints (one per spatial axis), "
+                         f"got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+@dataclass(frozen=True)
+class TransposeWindow:
+    """A transposed convolution as a window of its full scatter, per spatial axis.
+
+    Parameters
+    ----------
+    kernel_size, stride, dilation : tuple of int
+    crop : tuple of (lo, hi) pairs
+        The output is ``full[lo : L - hi]`` of the zero-extended full scatter; a negative
+        crop adds zeros (ONNX's oversized ``output_shape``, JAX's large explicit padding).
+    groups : int
+
+    Examples
+    --------
+    >>> win = TransposeWindow.from_spec(ConvSpec(3, stride=2, padding=1, output_padding=1))
+    >>> win.crop, win.output_size((4,))
+    (((1, 0),), (8,))
+    >>> spec, extra = TransposeWindow((3,), (2,), (1,), ((0, -2),)).to_spec((4,))
+    >>> spec.output_padding, extra
+    ((1,), ((0, 1),))
+    """
+
+    kernel_size: tuple
+    stride: tuple
+    dilation: tuple
+    crop: tuple
+    groups: int = 1
+
+    @classmethod
+    def from_spec(cls, spec: ConvSpec) -> "TransposeWindow":
+        """The window of ``conv_transpose`` with ``spec``: crops ``(p_lo, p_hi - r)``."""
+        crop = tuple((lo, hi - r) for (lo, hi), r in zip(spec.padding, spec.output_padding))
+        return cls(spec.kernel_size, spec.stride, spec.dilation, crop, spec.groups)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.kernel_size)
+
+    @property
+    def kernel_extent(self) -> tuple[int, ...]:
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
+
+    def full_size(self, input_size) -> tuple[int, ...]:
+        """``L = (m-1)s + d(k-1) + 1`` per axis."""
+        m = _ints(input_size, self.ndim, "input_size")
+        return tuple((mi - 1) * s + e for mi, s, e in zip(m, self.stride, self.kernel_extent))
+
+    def output_size(self, input_size) -> tuple[int, ...]:
+        """``L - lo - hi`` per axis; ``ValueError`` when an axis has no output."""
+        out = tuple(L - lo - hi for L, (lo, hi) in zip(self.full_size(input_size), self.crop))
+        if any(n < 1 for n in out):
+            raise ValueError(f"the transposed convolution of input {tuple(input_size)} has "
+                             f"output size {out}: crops {self.crop} remove everything")
+        return out
+
+    def to_spec(self, input_size):
+        """The core :class:`ConvSpec` and the zero padding that complete the window.
+
+        Returns
+        -------
+        spec : ConvSpec or None
+            ``None`` when the window lies outside the scatter on some axis (all zeros).
+        extra : tuple of (before, after)
+            Zeros to add around ``conv_transpose(x, w, spec)``; all zero when the
+            window is exactly a ``ConvSpec``.
+        """
+        plans = [_axis_plan(L, lo, hi, s, d) for L, (lo, hi), s, d in
+                 zip(self.full_size(input_size), self.crop, self.stride, self.dilation)]
+        self.output_size(input_size)
+        if any(p is None for p in plans):
+            return None, tuple((n, 0) for n in self.output_size(input_size))
+        spec = ConvSpec(self.kernel_size, self.stride, tuple(p[0] for p in plans),
+                        self.dilation, self.groups, tuple(p[1] for p in plans))
+        return spec, tuple(p[2] for p in plans)
+
+    def is_spec(self, input_size) -> bool:
+        """Whether the window is exactly ``conv_transpose`` with one ``ConvSpec``."""
+        spec, extra = self.to_spec(input_size)
+        return spec is not None and not any(a or b for a, b in extra)
+
+
+def _axis_plan(L, lo, hi, s, d):
+    """(padding pair, output_padding, extra zeros) for one axis, or None if outside."""
+    n = L - lo - hi
+    a, b = min(max(lo, 0), L), max(min(L - hi, L), 0)  # the window's part inside [0, L)
+    if b <= a:
+        return None
+    r = min(-hi, max(s, d) - 1) if hi < 0 else 0
+    before = a - lo
+    return (a, L - b), r, (before, n - before - (b - a) - r)
+
+
+def run_transpose(x, w, b, window: TransposeWindow, *, method="auto"):
+    """Compute a window with the core ``conv_transpose``, zeros around it, then the bias.
+
+    Parameters
+    ----------
+    x : (N, C_in, *m) ndarray
+    w : (C_in, C_out/groups, *k) ndarray
+    b : (C_out,) ndarray or None
+        Added everywhere, including the zero extension (as every framework does).
+    window : TransposeWindow
+    """
+    spatial = x.shape[2:]
+    out = window.output_size(spatial)
+    spec, extra = window.to_spec(spatial)
+    c_out = w.shape[1] * window.groups
+    if spec is None:
+        y = np.zeros((x.shape[0], c_out) + out, np.result_type(x, w))
+    else:
+        y = conv_transpose(x, w, stride=spec.stride, padding=spec.padding,
+                           output_padding=spec.output_padding, dilation=spec.dilation,
+                           groups=spec.groups, method=method)
+        if any(a or b_ for a, b_ in extra):
+            y = np.pad(y, ((0, 0), (0, 0)) + tuple(extra))
+    if b is not None:
+        y = y + np.asarray(b, y.dtype).reshape((1, -1) + (1,) * len(out))
+    return y
+
+
+def apply_fixup(y, fixup, *, spatial_axes=None):
+    """Apply per-axis crops ``(lo, hi)`` to ``y``; a negative crop pads zeros.
+
+    ``spatial_axes`` defaults to ``2 .. y.ndim - 1`` (channels-first).
+
+    >>> apply_fixup(np.arange(5.0).reshape(1, 1, 5), ((1, -2),))
+    array([[[1., 2., 3., 4., 0., 0.]]])
+    """
+    y = np.asarray(y)
+    axes = tuple(range(2, y.ndim)) if spatial_axes is None else tuple(spatial_axes)
+    index, pads = [slice(None)] * y.ndim, [(0, 0)] * y.ndim
+    for axis, (lo, hi) in zip(axes, fixup):
+        index[axis] = slice(max(lo, 0), y.shape[axis] - max(hi, 0))
+        pads[axis] = (max(-lo, 0), max(-hi, 0))
+    return np.pad(y[tuple(index)], pads)
+
+
+def block_diagonal_weight(w, groups: int):
+    """A grouped transposed-conv weight as the equivalent dense one (zeros off the blocks).
+
+    ``w`` of shape ``(C_in, C_out/groups, *k)`` becomes ``(C_in, C_out, *k)``: the way to
+    express groups in a framework whose transposed convolution has none (TensorFlow,
+    Keras, ``jax.lax.conv_transpose``).
+
+    >>> block_diagonal_weight(np.ones((4, 1, 1)), 2)[:, :, 0]
+    array([[1., 0.],
+           [1., 0.],
+           [0., 1.],
+           [0., 1.]])
+    """
+    w = np.asarray(w)
+    c_in, per = w.shape[0], w.shape[1]
+    if groups < 1 or c_in % groups:
+        raise ValueError(f"groups must divide C_in={c_in}, got groups={groups}")
+    dense = np.zeros((c_in, per * groups) + w.shape[2:], w.dtype)
+    size = c_in // groups
+    for g in range(groups):
+        dense[g * size:(g + 1) * size, g * per:(g + 1) * per] = w[g * size:(g + 1) * size]
+    return dense
+
+
+def channels_first(x, channels_last: bool):
+    """``(N, *spatial, C)`` to ``(N, C, *spatial)`` when ``channels_last``."""
+    return np.moveaxis(x, -1, 1) if channels_last else x
+
+
+def channels_back(y, channels_last: bool):
+    """``(N, C, *spatial)`` back to ``(N, *spatial, C)`` when ``channels_last``."""
+    return np.moveaxis(y, 1, -1) if channels_last else y
+
+
+def layout_name(ndim: int, *, channels_last: bool) -> str:
+    """``"NCHW"``-style name of a data layout (``"NWC"``, ``"NDHWC"``, ...)."""
+    if ndim > 3:
+        return "(N, *spatial, C)" if channels_last else "(N, C, *spatial)"
+    spatial = "DHW"[3 - ndim:]
+    return f"N{spatial}C" if channels_last else f"NC{spatial}"
+
+
+def as_array(a, name: str):
+    """A float32/float64 ndarray (ints become float64), else ``TypeError``."""
+    arr = np.asarray(a)
+    if arr.dtype.kind in "iub":
+        arr = arr.astype(np.float64)
+    if arr.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
+    return arr

@@ -1,0 +1,261 @@
+"""ONNX: the ``ConvTranspose`` and ``Conv`` operators (opset >= 11 semantics).
+
+``pads`` are the forward convolution's ``[x1_begin, x2_begin, ..., x1_end, x2_end, ...]``;
+``output_padding`` (``< max(stride, dilation)``) adds at the end. ``output_shape`` (or
+``auto_pad`` SAME_UPPER / SAME_LOWER, which mean ``output_shape = input * stride``)
+replaces ``pads`` by::
+
+    total_padding = stride * (input - 1) + output_padding + d(k-1) + 1 - output_shape
+    SAME_UPPER: pads = (total // 2, total - total // 2)       odd pixel at the end
+    otherwise:  pads = (total - total // 2, total // 2)       odd pixel at the start
+
+A negative ``total_padding`` (``output_shape`` beyond the full output) would need negative
+pads, which ONNX does not allow: the extra size is added at the end, as ``output_padding``
+would (ONNX Runtime does the same; the reference implementation's floor division puts it
+at the start for SAME_UPPER). Weight ``(C, M/group, *k)``, data ``(N, C, *spatial)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..functional import conv
+from ._call import Code, FrameworkCall
+from ._window import TransposeWindow, as_array, layout_name, run_transpose
+
+__all__ = ["onnx_conv_transpose", "onnx_conv", "onnx_window", "onnx_conv_pads", "onnx_call"]
+
+AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+
+
+def _attr(value, length, name, default):
+    if value is None:
+        return (default,) * length
+    items = tuple(np.asarray(value).reshape(-1).tolist()) if not isinstance(value, int) else ()
+    if isinstance(value, int) or len(items) != length or not all(isinstance(v, int)
+                                                                 for v in items):
+        raise ValueError(f"attribute {name} must be a list of {length} ints, got {value!r}")
+    return items
+
+
+def _auto_pad(auto_pad):
+    mode = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
+    if mode not in AUTO_PADS:
+        raise ValueError(f"auto_pad must be one of {AUTO_PADS}, got {auto_pad!r}")
+    return mode
+
+
+def _common(input_size, kernel_shape, auto_pad, pads, strides, dilations):
+    ndim = len(input_size)
+    k = _attr(kernel_shape, ndim, "kernel_shape", 1)
+    s, d = _attr(strides, ndim, "strides", 1), _attr(dilations, ndim, "dilations", 1)
+    mode = _auto_pad(auto_pad)
+    if pads is not None and mode != "NOTSET":
+        raise ValueError(f"pads {list(pads)} cannot be used simultaneously with "
+                         f"auto_pad={mode!r}")
+    flat = _attr(pads, 2 * ndim, "pads", 0)
+    pairs = tuple(zip(flat[:ndim], flat[ndim:]))
+    if any(v < 1 for v in s + d + k):
+        raise ValueError(f"strides, dilations and kernel_shape must be >= 1, got strides={s}, "
+                         f"dilations={d}, kernel_shape={k}")
+    if any(v < 0 for v in flat):
+        raise ValueError(f"pads must be >= 0, got {list(flat)}")
+    return k, s, d, mode, pairs
+
+
+def onnx_window(input_size, kernel_shape, *, auto_pad="NOTSET", dilations=None, group=1,
+                output_padding=None, output_shape=None, pads=None,
+                strides=None) -> TransposeWindow:
+    """The window ONNX ``ConvTranspose`` computes (spec formulas, see the module notes)."""
+    ndim = len(input_size)
+    k, s, d, mode, pairs = _common(input_size, kernel_shape, auto_pad, pads, strides, dilations)
+    r = _attr(output_padding, ndim, "output_padding", 0)
+    for axis, (ri, si, di) in enumerate(zip(r, s, d)):
+        if not 0 <= ri < max(si, di):
+            raise ValueError(f"output_padding[{axis}] ({ri}) must be less than max(stride, "
+                             f"dilation) ({max(si, di)}): output_padding={list(r)}")
+    if output_shape is not None:
+        n = tuple(int(v) for v in np.asarray(output_shape).reshape(-1))
+        n = n[2:] if len(n) == ndim + 2 else n
+        if len(n) != ndim or any(v < 1 for v in n):
+            raise ValueError(f"output_shape must have {ndim} positive spatial sizes, "
+                             f"got {output_shape!r}")
+    elif mode in ("SAME_UPPER", "SAME_LOWER"):
+        n = tuple(m * si for m, si in zip(input_size, s))
+    else:
+        n = None
+    full = TransposeWindow(k, s, d, ((0, 0),) * ndim, group).full_size(input_size)
+    crop = []
+    for axis in range(ndim):
+        if n is None:
+            lo, hi = (0, 0) if mode == "VALID" else pairs[axis]
+            crop.append((lo, hi - r[axis]))
+        else:
+            crop.append(_auto_crop(axis, full[axis], n[axis], r[axis], s[axis], d[axis], mode))
+    win = TransposeWindow(k, s, d, tuple(crop), group)
+    out = tuple(L - lo - hi for L, (lo, hi) in zip(full, win.crop))
+    if any(v < 1 for v in out):
+        raise ValueError(f"pads {list(pairs)} leave no output: output size {out} for input "
+                         f"{tuple(input_size)}")
+    return win
+
+
+def _auto_crop(axis, L, n, r, s, d, mode):
+    """Crops of the full output for a requested output size ``n`` (spec formulas)."""
+    total = L + r - n
+    if total >= 0:
+        lo = total // 2 if mode == "SAME_UPPER" else total - total // 2
+        return lo, total - lo - r
+    if n - L >= max(s, d):
+        raise ValueError(
+            f"output_shape {n} on axis {axis} needs total_padding {total}: the output can "
+            f"exceed the full size {L} by at most max(stride, dilation) - 1 = {max(s, d) - 1} "
+            f"(valid sizes 1..{L + max(s, d) - 1})")
+    return 0, L - n
+
+
+def _check_xw(X, W, B, group, kernel_shape, transposed):
+    if X.ndim < 3 or W.ndim != X.ndim:
+        raise ValueError(f"X must be (N, C, *spatial) and W of the same rank, got X of shape "
+                         f"{X.shape} and W of shape {W.shape}")
+    if not isinstance(group, (int, np.integer)) or group < 1:
+        raise ValueError(f"group must be an int >= 1, got {group!r}")
+    if kernel_shape is not None and tuple(kernel_shape) != W.shape[2:]:
+        raise ValueError(f"kernel_shape {list(kernel_shape)} does not match W's spatial shape "
+                         f"{list(W.shape[2:])}")
+    c_in = W.shape[0] if transposed else W.shape[1] * group
+    if X.shape[1] != c_in or (transposed and W.shape[0] % group) or \
+            (not transposed and W.shape[0] % group):
+        layout = "(C, M/group, *k)" if transposed else "(M, C/group, *k)"
+        raise ValueError(f"X has {X.shape[1]} channels; W {layout} of shape {W.shape} with "
+                         f"group={group} expects {c_in} and M divisible by group")
+    c_out = W.shape[1] * group if transposed else W.shape[0]
+    if B is not None and np.shape(B) != (c_out,):
+        raise ValueError(f"B must have shape ({c_out},) (the output channels), "
+                         f"got {np.shape(B)}")
+
+
+def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1,
+                        kernel_shape=None, output_padding=None, output_shape=None, pads=None,
+                        strides=None):
+    """The ONNX ``ConvTranspose`` operator, exactly as the current spec defines it.
+
+    Parameters
+    ----------
+    X : (N, C, *spatial) ndarray
+    W : (C, M/group, *k) ndarray
+    B : (M,) ndarray, optional
+    auto_pad : {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"}
+    dilations, kernel_shape, output_padding, output_shape, strides : list of int, optional
+    pads : list of 2 * ndim ints, optional
+        ``[x1_begin, x2_begin, ..., x1_end, x2_end, ...]``; ignored when ``output_shape``
+        is given.
+    group : int
+
+    Returns
+    -------
+    Y : (N, M, *out) ndarray
+
+    Examples
+    --------
+    >>> X = np.array([[[0.0, 1.0, 2.0]]])
+    >>> onnx_conv_transpose(X, np.ones((1, 1, 3)), strides=[2], auto_pad="SAME_UPPER")
+    array([[[0., 0., 1., 1., 3., 2.]]])
+    >>> onnx_conv_transpose(X, np.ones((1, 1, 3)), strides=[2], auto_pad="SAME_LOWER")
+    array([[[0., 1., 1., 3., 2., 2.]]])
+    """
+    X, W = as_array(X, "X"), as_array(W, "W")
+    _check_xw(X, W, B, group, kernel_shape, transposed=True)
+    win = onnx_window(X.shape[2:], W.shape[2:], auto_pad=auto_pad, dilations=dilations,
+                      group=group, output_padding=output_padding, output_shape=output_shape,
+                      pads=pads, strides=strides)
+    dtype = np.result_type(X, W)
+    return run_transpose(X.astype(dtype), W.astype(dtype), B, win)
+
+
+def onnx_conv_pads(input_size, kernel_shape, *, auto_pad="NOTSET", pads=None, strides=None,
+                   dilations=None):
+    """``(begin, end)`` padding per axis of ONNX ``Conv``.
+
+    SAME_UPPER / SAME_LOWER give output ``ceil(n / s)`` with the odd pixel at the end /
+    start; VALID is no padding.
+
+    >>> onnx_conv_pads((5,), (3,), auto_pad="SAME_LOWER", strides=[2])
+    ((1, 1),)
+    >>> onnx_conv_pads((4,), (2,), auto_pad="SAME_LOWER"), onnx_conv_pads((4,), (2,), auto_pad="SAME_UPPER")
+    (((1, 0),), ((0, 1),))
+    """
+    k, s, d, mode, pairs = _common(input_size, kernel_shape, auto_pad, pads, strides, dilations)
+    if mode == "VALID":
+        return ((0, 0),) * len(input_size)
+    if mode == "NOTSET":
+        return pairs
+    out = []
+    for n, ki, si, di in zip(input_size, k, s, d):
+        total = max((-(-n // si) - 1) * si + di * (ki - 1) + 1 - n, 0)
+        lo = total // 2 if mode == "SAME_UPPER" else total - total // 2
+        out.append((lo, total - lo))
+    return tuple(out)
+
+
+def onnx_conv(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None,
+              pads=None, strides=None):
+    """The ONNX ``Conv`` operator: ``X (N, C, *n)``, ``W (M, C/group, *k)`` -> ``(N, M, *out)``.
+
+    >>> onnx_conv(np.arange(5.0).reshape(1, 1, 5), np.ones((1, 1, 3)), pads=[1, 1])
+    array([[[ 1.,  3.,  6.,  9.,  7.]]])
+    """
+    X, W = as_array(X, "X"), as_array(W, "W")
+    _check_xw(X, W, B, group, kernel_shape, transposed=False)
+    padding = onnx_conv_pads(X.shape[2:], W.shape[2:], auto_pad=auto_pad, pads=pads,
+                             strides=strides, dilations=dilations)
+    dtype = np.result_type(X, W)
+    ndim = X.ndim - 2
+    return conv(X.astype(dtype), W.astype(dtype), None if B is None else np.asarray(B, dtype),
+                stride=_attr(strides, ndim, "strides", 1), padding=padding,
+                dilation=_attr(dilations, ndim, "dilations", 1), groups=group)
+
+
+def onnx_call(window: TransposeWindow, input_size) -> FrameworkCall:
+    """ONNX ``ConvTranspose`` attributes for a window (explicit ``pads``, never auto_pad).
+
+    Exact whenever ``lo >= 0`` and ``hi > -max(s, d)``; a negative ``lo`` (zeros before
+    the output) is a pad after the node.
+    """
+    plans = []
+    for (lo, hi), s, d in zip(window.crop, window.stride, window.dilation):
+        r = min(max(-hi, 0), max(s, d) - 1)
+        plans.append((max(lo, 0), max(hi, 0), r))
+    fixup = tuple((lo - a, hi - b + r) for (lo, hi), (a, b, r) in zip(window.crop, plans))
+    args = {"strides": list(window.stride),
+            "pads": [a for a, _, _ in plans] + [b for _, b, _ in plans]}
+    notes = []
+    if any(r for _, _, r in plans):
+        args["output_padding"] = [r for _, _, r in plans]
+        if any(r >= s for (_, _, r), s in zip(plans, window.stride)):
+            notes.append("ONNX Runtime rejects output_padding >= stride (it requires the "
+                         "forward conv of the output to give back the input size); the spec "
+                         "allows up to max(stride, dilation) - 1")
+    if any(d != 1 for d in window.dilation):
+        args["dilations"] = list(window.dilation)
+    if window.groups != 1:
+        args["group"] = window.groups
+    if any(lo < 0 for lo, _ in window.crop):
+        notes.append("ONNX pads are >= 0, so zeros before the output are a pad after the node")
+    size = tuple(L - a - b + r for L, (a, b, r) in
+                 zip(window.full_size(input_size), plans))
+    return FrameworkCall("onnx", "onnx.helper.make_node", args, size, fixup,
+                         layout_name(window.ndim, channels_last=False), notes=tuple(notes),
+                         inputs=(Code('"ConvTranspose"'), Code('["X", "W"]'), Code('["Y"]')),
+                         result="node")
+
+
+def onnx_candidates(window: TransposeWindow, input_size):
+    """ConvTranspose attributes users reach for: auto_pad and output_shape variants."""
+    n = list(window.output_size(input_size))
+    base = {"strides": list(window.stride), "dilations": list(window.dilation),
+            "group": window.groups}
+    for mode in ("SAME_UPPER", "SAME_LOWER"):
+        yield dict(base, auto_pad=mode)
+        yield dict(base, auto_pad=mode, output_shape=n)
+    yield dict(base, output_shape=n)

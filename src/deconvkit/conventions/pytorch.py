@@ -1,0 +1,193 @@
+"""PyTorch: ``F.conv_transposeNd`` and ``nn.ConvTransposeNd``.
+
+PyTorch's ``padding`` is the forward convolution's, symmetric, ints only (no ``"same"``);
+``output_padding`` (``< max(stride, dilation)``) or the module's ``output_size`` adds
+size at the end. Weight ``(C_in, C_out/groups, *k)``, data ``(N, C, *spatial)``, which is
+deconvkit's own layout: the window is ``(p, p - output_padding)`` per axis.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ._call import FrameworkCall
+from ._window import TransposeWindow, as_array, layout_name, run_transpose
+
+__all__ = ["torch_conv_transpose", "torch_window", "torch_call"]
+
+def _tuple(value, ndim, name):
+    """PyTorch's ``_ntuple``: an int for every axis or a sequence of ``ndim`` ints."""
+    if isinstance(value, str):
+        raise ValueError(
+            f"{name}={value!r}: PyTorch's transposed convolution takes ints only; "
+            f"padding='same' and 'valid' are not supported for conv_transpose{ndim}d "
+            "(use deconvkit.conventions.torch_call to get padding plus a crop)")
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * ndim
+    items = tuple(value)
+    if len(items) != ndim or not all(isinstance(v, (int, np.integer)) for v in items):
+        raise ValueError(f"expected {name} to be a single integer value or a list of {ndim} "
+                         f"values to match the convolution dimensions, but got "
+                         f"{name}={list(items)}")
+    return tuple(int(v) for v in items)
+
+
+def torch_window(input_size, kernel_size, *, stride=1, padding=0, output_padding=0,
+                 groups=1, dilation=1, output_size=None) -> TransposeWindow:
+    """The window PyTorch computes, with PyTorch's argument checks.
+
+    ``output_size`` (the module's ``forward(x, output_size)``, spatial or ``(N, C, *)``)
+    overrides ``output_padding``, as in ``nn.ConvTransposeNd``.
+    """
+    ndim = len(input_size)
+    k = _tuple(kernel_size, ndim, "kernel_size")
+    s, p = _tuple(stride, ndim, "stride"), _tuple(padding, ndim, "padding")
+    d, r = _tuple(dilation, ndim, "dilation"), _tuple(output_padding, ndim, "output_padding")
+    if any(v <= 0 for v in s):
+        raise ValueError(f"non-positive stride is not supported (stride={s})")
+    if any(v <= 0 for v in d):
+        raise ValueError(f"dilation should be greater than zero (dilation={d})")
+    if any(v < 0 for v in p):
+        raise ValueError(f"negative padding is not supported (padding={p})")
+    if output_size is not None:
+        r = _output_padding_for(input_size, output_size, k, s, p, d)
+    if any(not 0 <= ri < max(si, di) for ri, si, di in zip(r, s, d)):
+        raise ValueError(f"output padding must be smaller than either stride or dilation, but "
+                         f"got output_padding={r}, stride={s}, dilation={d}")
+    win = TransposeWindow(k, s, d, tuple((pi, pi - ri) for pi, ri in zip(p, r)), groups)
+    out = tuple(L - lo - hi for L, (lo, hi) in zip(win.full_size(input_size), win.crop))
+    if any(n < 1 for n in out):
+        raise ValueError(f"Given input size per channel: {tuple(input_size)}. Calculated "
+                         f"output size per channel: {out}. Output size is too small")
+    return win
+
+
+def _output_padding_for(input_size, output_size, k, s, p, d):
+    """``nn.ConvTransposeNd._output_padding``: sizes from min to min + stride - 1."""
+    ndim = len(input_size)
+    size = tuple(int(v) for v in (output_size if not isinstance(output_size, (int, np.integer))
+                                  else (output_size,) * ndim))
+    if len(size) == ndim + 2:
+        size = size[2:]
+    if len(size) != ndim:
+        raise ValueError(f"ConvTranspose{ndim}D: for {ndim + 2}D input, output_size must have "
+                         f"{ndim} or {ndim + 2} elements (got {len(size)})")
+    lo = [(m - 1) * si - 2 * pi + di * (ki - 1) + 1
+          for m, si, pi, di, ki in zip(input_size, s, p, d, k)]
+    hi = [a + si - 1 for a, si in zip(lo, s)]
+    if any(not a <= n <= b for n, a, b in zip(size, lo, hi)):
+        raise ValueError(f"requested an output size of {list(size)}, but valid sizes range "
+                         f"from {lo} to {hi} (for an input of {list(input_size)})")
+    return tuple(n - a for n, a in zip(size, lo))
+
+
+def torch_conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0,
+                         groups=1, dilation=1, output_size=None):
+    """PyTorch's ``F.conv_transposeNd`` / ``nn.ConvTransposeNd``, exactly.
+
+    Parameters
+    ----------
+    x : (N, C_in, *spatial) or unbatched (C_in, *spatial) ndarray
+    weight : (C_in, C_out/groups, *k) ndarray
+    bias : (C_out,) ndarray, optional
+    stride, padding, output_padding, dilation : int or tuple of int
+        PyTorch's meaning: ``padding`` is the forward convolution's, on both sides.
+    groups : int
+    output_size : tuple of int, optional
+        As in ``nn.ConvTransposeNd.forward(x, output_size)``; overrides ``output_padding``.
+
+    Returns
+    -------
+    y : (N, C_out, *out) ndarray, ``out = (m-1)s - 2p + d(k-1) + output_padding + 1``
+
+    Examples
+    --------
+    >>> x = np.array([[[1.0, 2.0, 3.0]]])
+    >>> torch_conv_transpose(x, np.ones((1, 1, 3)), stride=2, padding=1, output_padding=1)
+    array([[[1., 2., 2., 3., 2., 3.]]])
+    """
+    x, weight = as_array(x, "input"), as_array(weight, "weight")
+    dtype = np.result_type(x, weight)
+    unbatched = x.ndim == weight.ndim - 1
+    x = x[None] if unbatched else x
+    if weight.ndim < 3 or x.ndim != weight.ndim:
+        raise ValueError(f"expected weight of {x.ndim} dimensions (C_in, C_out/groups, *k) "
+                         f"for input of shape {x.shape}, got weight of shape {weight.shape}")
+    _check_channels(x.shape, weight.shape, groups, bias)
+    win = torch_window(x.shape[2:], weight.shape[2:], stride=stride, padding=padding,
+                       output_padding=output_padding, groups=groups, dilation=dilation,
+                       output_size=output_size)
+    y = run_transpose(x.astype(dtype), weight.astype(dtype), bias, win)
+    return y[0] if unbatched else y
+
+
+def _check_channels(x_shape, w_shape, groups, bias):
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"non-positive groups is not supported (groups={groups!r})")
+    if w_shape[0] % groups:
+        raise ValueError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                         f"at dimension 0, but got weight of size {list(w_shape)} instead")
+    if x_shape[1] != w_shape[0]:
+        raise ValueError(f"Given transposed=1, weight of size {list(w_shape)}, expected "
+                         f"input{list(x_shape)} to have {w_shape[0]} channels, but got "
+                         f"{x_shape[1]} channels instead")
+    c_out = w_shape[1] * groups
+    if bias is not None and np.shape(bias) != (c_out,):
+        raise ValueError(f"Given transposed=1, weight of size {list(w_shape)}, expected bias "
+                         f"to be 1-dimensional with {c_out} elements, but got bias of size "
+                         f"{list(np.shape(bias))} instead")
+
+
+def _compact(values):
+    values = tuple(values)
+    return values[0] if len(set(values)) == 1 else values
+
+
+def torch_call(window: TransposeWindow, input_size) -> FrameworkCall:
+    """``F.conv_transposeNd`` arguments for a window, plus a crop or pad when needed.
+
+    PyTorch crops ``p`` from both ends and adds ``output_padding < max(s, d)`` at the end,
+    so a window ``(lo, hi)`` is exact only when ``lo >= 0`` and
+    ``0 <= lo - hi < max(s, d)``; otherwise the call uses ``p = min(lo, hi)`` and the
+    rest is a slice (asymmetric padding, TensorFlow's SAME with odd ``k - s``) or zeros.
+    """
+    plans = []
+    for (lo, hi), s, d in zip(window.crop, window.stride, window.dilation):
+        if lo >= 0 and 0 <= lo - hi < max(s, d):
+            plans.append((lo, lo - hi))
+            continue
+        p = max(min(lo, hi), 0)
+        plans.append((p, min(max(p - hi, 0), max(s, d) - 1)))
+    pad, out_pad = tuple(p for p, _ in plans), tuple(r for _, r in plans)
+    fixup = tuple((lo - p, hi - p + r) for (lo, hi), (p, r) in zip(window.crop, plans))
+    args = {"stride": _compact(window.stride), "padding": _compact(pad)}
+    if any(out_pad):
+        args["output_padding"] = _compact(out_pad)
+    if window.groups != 1:
+        args["groups"] = window.groups
+    if any(d != 1 for d in window.dilation):
+        args["dilation"] = _compact(window.dilation)
+    full = window.full_size(input_size)
+    size = tuple(L - 2 * p + r for L, (p, r) in zip(full, plans))
+    notes = () if not any(a or b for a, b in fixup) else (
+        "PyTorch's padding is symmetric and output_padding only adds at the end "
+        f"(output_padding < max(stride, dilation)): this window needs crops {window.crop}, "
+        "so the call is followed by a slice or pad",)
+    return FrameworkCall("torch", f"torch.nn.functional.conv_transpose{window.ndim}d", args,
+                         size, fixup, layout_name(window.ndim, channels_last=False),
+                         notes=notes)
+
+
+def torch_candidates(window: TransposeWindow, input_size):
+    """Every ``(padding, output_padding)`` PyTorch call with this window's output size."""
+    per_axis = []
+    for n, L, s, d in zip(window.output_size(input_size), window.full_size(input_size),
+                          window.stride, window.dilation):
+        per_axis.append([((L - n + r) // 2, r) for r in range(max(s, d))
+                         if (L - n + r) % 2 == 0 and L - n + r >= 0])
+    for combo in itertools.islice(itertools.product(*per_axis), 64):
+        yield {"stride": window.stride, "padding": tuple(p for p, _ in combo),
+               "output_padding": tuple(r for _, r in combo), "dilation": window.dilation,
+               "groups": window.groups}
