@@ -17,7 +17,7 @@ def _as_tuple(grads, count):
     return grads
 
 
-def check_gradients(module: Module, *inputs, seed=0, eps=None) -> dict:
+def check_gradients(module: Module, *inputs, seed=1234, eps=None) -> dict:
     """Relative errors of ``module.backward`` against central finite differences.
 
     The scalar checked is ``<module.forward(*inputs), dy>`` with a random
