@@ -18,7 +18,8 @@ CONV_CASES = [  # (ndim, c_in, c_out, k, stride, padding, dilation, groups, size
     (2, 3, 2, 4, 3, "valid", 1, 1, (8, 7)),
     (3, 2, 4, 2, 2, 0, 1, 2, (3, 4, 3)),
 ]
-TRANSPOSE_CASES = [  # (ndim, c_in, c_out, k, stride, padding, output_padding, dilation, groups, size)
+# (ndim, c_in, c_out, k, stride, padding, output_padding, dilation, groups, size)
+TRANSPOSE_CASES = [
     (1, 4, 6, 3, 2, 1, 1, 1, 2, (4,)),
     (2, 2, 3, (4, 3), (2, 3), ((1, 2), (0, 1)), (1, 0), 1, 1, (3, 2)),
     (2, 4, 2, 3, 2, "same", 0, 1, 2, (3, 3)),
@@ -203,6 +204,7 @@ def test_he_fan_in_of_both_layouts():
     (dict(in_channels=2, out_channels=2, kernel_size=(3, 3), ndim=3), "has 2 axes but ndim=3"),
     (dict(in_channels=2, out_channels=2, kernel_size=3, stride=0), "stride must be >= 1"),
     (dict(in_channels=2, out_channels=2, kernel_size=3, init="nope"), "init must be"),
+    (dict(in_channels=2, out_channels=2, kernel_size=3, padding="full"), "'valid' or 'same'"),
 ])
 def test_bad_construction(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -1,4 +1,5 @@
-"""Initializers: the FCN bilinear filter, bilinear deconvolution = interpolation, ICNR, He, Glorot."""
+"""Initializers: the FCN bilinear filter, bilinear deconvolution as interpolation, ICNR,
+He and Glorot."""
 
 import functools
 

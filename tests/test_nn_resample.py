@@ -65,11 +65,13 @@ def test_upsample_any_size_matches_torch(n, m, out_n, out_m, mode, corners):
 
 
 @pytest.mark.parametrize("size,kwargs", UPSAMPLE_CASES[::2])
-def test_upsample_backward_is_the_adjoint(size, kwargs):
+def test_upsample_backward_is_the_adjoint_and_the_gradient(size, kwargs):
     layer = nn.Upsample(**kwargs)
     x_shape = (1, 2) + size
     y_shape = layer.forward(np.zeros(x_shape)).shape
     dottest(layer.forward, layer.backward, x_shape, y_shape)
+    x = np.random.default_rng(1).standard_normal(x_shape)
+    assert nn.check_gradients(layer, x)["input0"] < 1e-9
 
 
 def test_interpolation_matrix_rows_sum_to_one():

@@ -50,6 +50,8 @@ class _ConvLayer(Module):
         _check_channels(in_channels, out_channels, groups)
         ks = _kernel_size(kernel_size, ndim)
         # validate the geometry now; "same" is resolved per input size in forward
+        if isinstance(padding, str) and padding.lower() not in ("same", "valid"):
+            raise ValueError(f"padding string must be 'valid' or 'same', got {padding!r}")
         ConvSpec(ks, stride, 0 if isinstance(padding, str) else padding, dilation, groups,
                  output_padding)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)

@@ -23,7 +23,8 @@ def check_gradients(module: Module, *inputs, seed=1234, eps=None) -> dict:
     The scalar checked is ``<module.forward(*inputs), dy>`` with a random
     upstream gradient ``dy``, so every output counts. Float inputs with a
     gradient returned by ``backward`` and every trainable parameter are checked;
-    integer inputs (labels) are passed through. Run in float64.
+    integer inputs (labels) are passed through. Run in float64, with a
+    deterministic module (Dropout in eval mode or with a re-seeded generator).
 
     Parameters
     ----------

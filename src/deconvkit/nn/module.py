@@ -106,6 +106,7 @@ class Module:
     """
 
     _buffers: tuple = ()
+    training = True
 
     def __init__(self):
         self.training = True

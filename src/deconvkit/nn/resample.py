@@ -166,8 +166,10 @@ class Upsample(Module):
         return dy
 
     def extra_repr(self):
-        what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
-        return f"{what}, mode={self.mode!r}" + (", align_corners=True" if self.align_corners else "")
+        what = (f"size={self.size}" if self.size is not None
+                else f"scale_factor={self.scale_factor}")
+        return f"{what}, mode={self.mode!r}" + (", align_corners=True" if self.align_corners
+                                                 else "")
 
 
 class PixelShuffle(Module):
