@@ -3,7 +3,8 @@ resize-convolution (:class:`ResizeConv`) and :class:`Crop`, N-d.
 
 Interpolation is separable: along each spatial axis it is a fixed linear map A
 (a sparse ``(n_out, n_in)`` matrix, or a repeat for integer nearest upsampling),
-and the backward pass applies ``A.T``: every layer here is linear in ``x``.
+and the backward pass applies ``A.T``. Maps on different axes commute, so the
+repeats are done together in one copy.
 """
 
 from __future__ import annotations
@@ -73,6 +74,28 @@ def _along(x, axis, fn):
     xm = np.moveaxis(x, axis, 0)
     y = fn(xm.reshape(xm.shape[0], -1))
     return np.moveaxis(y.reshape((y.shape[0],) + xm.shape[1:]), 0, axis)
+
+
+def _repeat(x, factors):
+    """Nearest upsampling by integer ``factors`` of every spatial axis, in one copy."""
+    if all(f == 1 for f in factors):
+        return x
+    n, c, *size = x.shape
+    view = x.reshape((n, c) + tuple(v for m in size for v in (m, 1)))
+    full = (n, c) + tuple(v for m, f in zip(size, factors) for v in (m, f))
+    return np.broadcast_to(view, full).reshape((n, c) + tuple(m * f for m, f in
+                                                              zip(size, factors)))
+
+
+def _fold(dy, factors):
+    """Adjoint of :func:`_repeat`: the sum over each block, as a sum of strided views."""
+    if all(f == 1 for f in factors):
+        return dy
+    out = None
+    for offsets in np.ndindex(*factors):
+        view = dy[(slice(None),) * 2 + tuple(slice(o, None, f) for o, f in zip(offsets, factors))]
+        out = view.copy() if out is None else np.add(out, view, out=out)
+    return out
 
 
 class Upsample(Module):
@@ -145,10 +168,9 @@ class Upsample(Module):
         if x.ndim < 3:
             raise ValueError(f"x must be (N, C, *spatial), got shape {x.shape}")
         self._ops = self._axis_ops(x.shape[2:])
+        x = _repeat(x, [op if isinstance(op, int) else 1 for op in self._ops])
         for axis, op in enumerate(self._ops, start=2):
-            if isinstance(op, int):
-                x = np.repeat(x, op, axis=axis) if op > 1 else x
-            else:
+            if not isinstance(op, int):
                 mat = op.astype(x.dtype)
                 x = _along(x, axis, lambda v: mat @ v)
         return x
@@ -156,14 +178,11 @@ class Upsample(Module):
     def backward(self, dy):
         if self._ops is None:
             raise RuntimeError("Upsample.backward called before forward")
-        for axis, op in reversed(list(enumerate(self._ops, start=2))):
-            if isinstance(op, int):
-                shape = dy.shape[:axis] + (dy.shape[axis] // op, op) + dy.shape[axis + 1:]
-                dy = dy.reshape(shape).sum(axis=axis + 1) if op > 1 else dy
-            else:
+        for axis, op in enumerate(self._ops, start=2):
+            if not isinstance(op, int):
                 mat_t = op.T.tocsr().astype(dy.dtype)
                 dy = _along(dy, axis, lambda v: mat_t @ v)
-        return dy
+        return _fold(dy, [op if isinstance(op, int) else 1 for op in self._ops])
 
     def extra_repr(self):
         what = (f"size={self.size}" if self.size is not None
