@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["FrameworkCall", "Code"]
+import numpy as np
+
+from ._window import apply_fixup, block_diagonal_weight, dilated_weight
+
+__all__ = ["FrameworkCall", "Code", "OutputShape"]
 
 
 class Code(str):
@@ -12,6 +16,23 @@ class Code(str):
 
     def __repr__(self):
         return str(self)
+
+
+@dataclass(frozen=True)
+class OutputShape:
+    """TensorFlow's full ``output_shape``, shown as ``[N, 10, 10, C_out]`` in code."""
+
+    spatial: tuple
+    channels_last: bool = True
+
+    def resolve(self, batch: int, channels: int) -> list:
+        spatial = list(self.spatial)
+        return [batch] + spatial + [channels] if self.channels_last else \
+            [batch, channels] + spatial
+
+    def __repr__(self):
+        spatial = ", ".join(str(n) for n in self.spatial)
+        return f"[N, {spatial}, C_out]" if self.channels_last else f"[N, C_out, {spatial}]"
 
 
 @dataclass(frozen=True)
@@ -33,16 +54,23 @@ class FrameworkCall:
         output; a negative value pads that many zeros instead. All zero when exact.
     layout : str
         Data layout the call takes, e.g. ``"NCHW"`` or ``"NHWC"``.
-    weight : str
-        Expression turning deconvkit's weight ``w`` of shape ``(C_in, C_out/groups, *k)``
-        into the framework's.
     channels_last : bool
+        Whether the call takes ``(N, *spatial, C)`` data.
     notes : tuple of str
         Why a fix-up is needed, limits of the framework, pitfalls.
     inputs : tuple of str
         Positional argument names in generated code.
     result : str
         Name the generated code assigns the call to.
+    weight_groups : int
+        > 1 when the framework has no groups: the weight is made block diagonal first.
+    weight_dilation : tuple of int or None
+        Set when the framework cannot dilate: zeros are inserted into the kernel.
+    weight_flip : bool
+        Whether the kernel's spatial axes are reversed (``jax.lax.conv_transpose`` without
+        ``transpose_kernel``).
+    weight_axes : tuple of int or None
+        Axis permutation from deconvkit's ``(C_in, C_out, *k)`` to the framework's layout.
     """
 
     framework: str
@@ -51,11 +79,14 @@ class FrameworkCall:
     output_size: tuple
     fixup: tuple
     layout: str
-    weight: str = "w"
     channels_last: bool = False
     notes: tuple = ()
     inputs: tuple = field(default=("x", "w"))
     result: str = "y"
+    weight_groups: int = 1
+    weight_dilation: tuple = None
+    weight_flip: bool = False
+    weight_axes: tuple = None
 
     @property
     def exact(self) -> bool:
@@ -66,6 +97,41 @@ class FrameworkCall:
     def final_size(self) -> tuple:
         """Spatial size after the fix-up."""
         return tuple(n - lo - hi for n, (lo, hi) in zip(self.output_size, self.fixup))
+
+    @property
+    def weight(self) -> str:
+        """Expression turning deconvkit's ``w`` ``(C_in, C_out/groups, *k)`` into the
+        framework's weight."""
+        text = "w"
+        if self.weight_groups != 1:
+            text = f"block_diagonal_weight({text}, {self.weight_groups})"
+        if self.weight_dilation is not None:
+            text = f"dilated_weight({text}, {self.weight_dilation})"
+        if self.weight_flip:
+            text = f"np.flip({text}, axis={tuple(range(2, 2 + len(self.output_size)))})"
+        if self.weight_axes is not None:
+            text = f"np.transpose({text}, {self.weight_axes})"
+        return text
+
+    def convert_weight(self, w):
+        """Apply :attr:`weight` to an array."""
+        if self.weight_groups != 1:
+            w = block_diagonal_weight(w, self.weight_groups)
+        if self.weight_dilation is not None:
+            w = dilated_weight(w, self.weight_dilation)
+        if self.weight_flip:
+            w = np.flip(w, axis=tuple(range(2, w.ndim)))
+        return np.transpose(w, self.weight_axes) if self.weight_axes is not None else w
+
+    def convert_input(self, x):
+        """deconvkit's ``(N, C, *spatial)`` data in the call's layout."""
+        return np.moveaxis(x, 1, -1) if self.channels_last else x
+
+    def finish(self, y):
+        """The call's output, fixed up and back in ``(N, C, *spatial)``."""
+        axes = range(1, y.ndim - 1) if self.channels_last else None
+        y = apply_fixup(y, self.fixup, spatial_axes=axes)
+        return np.moveaxis(y, -1, 1) if self.channels_last else y
 
     def call_text(self) -> str:
         """The call as Python source, e.g. ``F.conv_transpose2d(x, w, stride=(2, 2))``."""
@@ -93,6 +159,8 @@ class FrameworkCall:
     def code(self) -> str:
         """Weight conversion, call and fix-up as a few lines of Python."""
         lines = []
+        if self.channels_last:
+            lines.append("x = np.moveaxis(x, 1, -1)  # (N, C, *spatial) -> (N, *spatial, C)")
         if self.weight != "w":
             lines.append(f"{self.inputs[1]} = {self.weight}")
         lines.append(f"{self.result} = {self.call_text()}")

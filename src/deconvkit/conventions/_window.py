@@ -20,7 +20,8 @@ import numpy as np
 from ..functional import conv_transpose
 from ..geometry import ConvSpec
 
-__all__ = ["TransposeWindow", "run_transpose", "apply_fixup", "block_diagonal_weight"]
+__all__ = ["TransposeWindow", "run_transpose", "apply_fixup", "block_diagonal_weight",
+           "dilated_weight"]
 
 
 def _ints(value, ndim: int, name: str) -> tuple[int, ...]:
@@ -170,8 +171,16 @@ def apply_fixup(y, fixup, *, spatial_axes=None):
     axes = tuple(range(2, y.ndim)) if spatial_axes is None else tuple(spatial_axes)
     index, pads = [slice(None)] * y.ndim, [(0, 0)] * y.ndim
     for axis, (lo, hi) in zip(axes, fixup):
-        index[axis] = slice(max(lo, 0), y.shape[axis] - max(hi, 0))
-        pads[axis] = (max(-lo, 0), max(-hi, 0))
+        size = y.shape[axis]
+        n = size - lo - hi
+        a, b = min(max(lo, 0), size), max(min(size - hi, size), 0)
+        if n < 0:
+            raise ValueError(f"crops {(lo, hi)} exceed the size {size} of axis {axis}")
+        if b <= a:  # the window misses the data: zeros only
+            a = b = 0
+        index[axis] = slice(a, b)
+        before = min(a - lo, n) if b > a else n
+        pads[axis] = (before, n - before - (b - a))
     return np.pad(y[tuple(index)], pads)
 
 
@@ -197,6 +206,20 @@ def block_diagonal_weight(w, groups: int):
     for g in range(groups):
         dense[g * size:(g + 1) * size, g * per:(g + 1) * per] = w[g * size:(g + 1) * size]
     return dense
+
+
+def dilated_weight(w, dilation):
+    """The kernel with ``d - 1`` zeros between taps: dilation for frameworks that lack it.
+
+    >>> dilated_weight(np.array([[[1.0, 2.0, 3.0]]]), (2,))
+    array([[[1., 0., 2., 0., 3.]]])
+    """
+    w = np.asarray(w)
+    d = _ints(dilation, w.ndim - 2, "dilation")
+    out = np.zeros(w.shape[:2] + tuple(di * (k - 1) + 1 for k, di in zip(w.shape[2:], d)),
+                   w.dtype)
+    out[(slice(None), slice(None)) + tuple(slice(None, None, di) for di in d)] = w
+    return out
 
 
 def channels_first(x, channels_last: bool):

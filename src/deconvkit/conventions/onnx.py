@@ -203,7 +203,7 @@ def onnx_conv(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1, kerne
     """The ONNX ``Conv`` operator: ``X (N, C, *n)``, ``W (M, C/group, *k)`` -> ``(N, M, *out)``.
 
     >>> onnx_conv(np.arange(5.0).reshape(1, 1, 5), np.ones((1, 1, 3)), pads=[1, 1])
-    array([[[ 1.,  3.,  6.,  9.,  7.]]])
+    array([[[1., 3., 6., 9., 7.]]])
     """
     X, W = as_array(X, "X"), as_array(W, "W")
     _check_xw(X, W, B, group, kernel_shape, transposed=False)
@@ -223,9 +223,11 @@ def onnx_call(window: TransposeWindow, input_size) -> FrameworkCall:
     the output) is a pad after the node.
     """
     plans = []
-    for (lo, hi), s, d in zip(window.crop, window.stride, window.dilation):
+    for (lo, hi), s, d, L in zip(window.crop, window.stride, window.dilation,
+                                 window.full_size(input_size)):
         r = min(max(-hi, 0), max(s, d) - 1)
-        plans.append((max(lo, 0), max(hi, 0), r))
+        a = min(max(lo, 0), L - 1)  # a window outside the scatter: keep one pixel, fix up
+        plans.append((a, min(max(hi, 0), L - 1 - a + r), r))
     fixup = tuple((lo - a, hi - b + r) for (lo, hi), (a, b, r) in zip(window.crop, plans))
     args = {"strides": list(window.stride),
             "pads": [a for a, _, _ in plans] + [b for _, b, _ in plans]}

@@ -106,7 +106,7 @@ def torch_conv_transpose(x, weight, bias=None, stride=1, padding=0, output_paddi
     --------
     >>> x = np.array([[[1.0, 2.0, 3.0]]])
     >>> torch_conv_transpose(x, np.ones((1, 1, 3)), stride=2, padding=1, output_padding=1)
-    array([[[1., 2., 2., 3., 2., 3.]]])
+    array([[[1., 3., 2., 5., 3., 3.]]])
     """
     x, weight = as_array(x, "input"), as_array(weight, "weight")
     dtype = np.result_type(x, weight)

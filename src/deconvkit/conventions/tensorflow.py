@@ -1,0 +1,220 @@
+"""TensorFlow: ``tf.nn.conv_transpose`` (and ``conv1d/2d/3d_transpose``).
+
+TensorFlow's transposed convolution is the input gradient of ``tf.nn.conv`` on an input of
+``output_shape``: ``padding`` ("SAME", "VALID", or explicit pairs in 2-D) is that forward
+convolution's, and ``output_shape`` must map back to the input size under it. SAME puts
+the odd padding pixel at the end. Filters are ``[*k, out_channels, in_channels]``; data is
+NWC/NHWC/NDHWC unless ``data_format`` starts with "NC". No groups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..geometry import same_padding
+from ._call import FrameworkCall, OutputShape
+from ._window import (TransposeWindow, as_array, channels_back, channels_first, layout_name,
+                      run_transpose)
+
+__all__ = ["tf_conv_transpose", "tf_window", "tf_call"]
+
+DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
+
+
+def _sequence(value, n, channels_last, name):
+    """TensorFlow's ``_get_sequence``: 1, N or N+2 values; the N+2 form must be 1 at N, C."""
+    items = [1] if value is None else (list(value) if isinstance(value, (list, tuple))
+                                       else [value])
+    if len(items) == 1:
+        return tuple(int(items[0]) for _ in range(n))
+    if len(items) == n:
+        return tuple(int(v) for v in items)
+    if len(items) == n + 2:
+        outer = (items[0], items[-1]) if channels_last else (items[0], items[1])
+        if any(v != 1 for v in outer):
+            raise ValueError(f"Current implementation does not yet support {name} in the batch "
+                             f"and depth dimensions ({name}={items})")
+        return tuple(int(v) for v in (items[1:-1] if channels_last else items[2:]))
+    raise ValueError(f"{name} should be of length 1, {n} or {n + 2}. Received: "
+                     f"{name}={items} of length {len(items)}")
+
+
+def _padding(padding, n, channels_last):
+    """"SAME", "VALID" or the spatial (lo, hi) pairs of explicit padding (2-D only)."""
+    if isinstance(padding, str):
+        if padding not in ("SAME", "VALID"):
+            raise ValueError(f'Value for attr \'padding\' of "{padding}" is not in the list of '
+                             'allowed values: "SAME", "VALID", "EXPLICIT" (TensorFlow is '
+                             'case-sensitive)')
+        return padding
+    if n != 2:
+        raise ValueError(f"explicit padding is only supported by conv2d_transpose; "
+                         f"conv{n}d_transpose expects 'SAME' or 'VALID', got {padding!r}")
+    pairs = [tuple(int(v) for v in pair) for pair in padding]
+    if len(pairs) != n + 2 or any(len(p) != 2 for p in pairs):
+        raise ValueError(f"explicit padding must be {n + 2} [before, after] pairs in "
+                         f"data_format order, got {padding!r}")
+    outer = (pairs[0], pairs[-1]) if channels_last else (pairs[0], pairs[1])
+    if any(v for pair in outer for v in pair):
+        raise ValueError("Nonzero explicit padding in the batch or depth dimensions is not "
+                         f"supported (padding={padding!r})")
+    if any(v < 0 for pair in pairs for v in pair):
+        raise ValueError(f"All elements of explicit_paddings must be nonnegative, got {padding!r}")
+    return tuple(pairs[1:-1] if channels_last else pairs[2:])
+
+
+def tf_window(input_size, kernel_size, output_size, strides, padding="SAME",
+              dilations=None) -> TransposeWindow:
+    """The window TensorFlow computes, with its consistency check.
+
+    ``output_size`` is the spatial part of ``output_shape``; ``strides`` and ``dilations``
+    are spatial; ``padding`` is "SAME", "VALID" or spatial ``(lo, hi)`` pairs.
+    """
+    n = len(input_size)
+    k, out = tuple(kernel_size), tuple(int(v) for v in output_size)
+    s, d = _sequence(strides, n, True, "strides"), _sequence(dilations, n, True, "dilations")
+    if any(v < 1 for v in s + d):
+        raise ValueError(f"strides and dilations must be >= 1, got {s} and {d}")
+    crop = []
+    for axis, (m, no, ki, si, di) in enumerate(zip(input_size, out, k, s, d)):
+        if padding == "SAME":
+            lo, hi = same_padding(no, ki, si, di)
+        else:
+            lo, hi = (0, 0) if padding == "VALID" else padding[axis]
+        e = di * (ki - 1) + 1
+        computed = -(-no // si) if padding == "SAME" else \
+            ((no + lo + hi - e) // si + 1 if no + lo + hi >= e else 0)
+        if computed != m or no < 1:
+            raise ValueError(
+                f"Size of out_backprop doesn't match computed: actual = {m}, computed = "
+                f"{computed} spatial_dim: {axis} input: {no} filter: {ki} output: {m} stride: "
+                f"{si} dilation: {di} (output_shape is inconsistent with the input under "
+                f"padding {padding!r})")
+        crop.append((lo, (m - 1) * si + e - lo - no))
+    return TransposeWindow(k, s, d, tuple(crop))
+
+
+def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", data_format=None,
+                      dilations=None):
+    """TensorFlow's ``tf.nn.conv_transpose``, exactly, on NumPy arrays.
+
+    Parameters
+    ----------
+    input : (N, *spatial, C_in) ndarray, or (N, C_in, *spatial) for "NC..." data_format
+    filters : [*k, C_out, C_in] ndarray
+    output_shape : sequence of N + 2 ints
+        The full output shape, batch and channels included, in data_format order.
+    strides, dilations : int or list of 1, N or N + 2 ints
+    padding : "SAME", "VALID" or N + 2 [before, after] pairs (2-D only)
+        The padding of the forward convolution whose input gradient this is.
+    data_format : str, optional
+        "NWC"/"NHWC"/"NDHWC" (default) or "NCW"/"NCHW"/"NCDHW".
+
+    Examples
+    --------
+    The seed's snippet, 2x2 -> 4x4 with a 3x3 filter of ones:
+
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0]).reshape(1, 2, 2, 1)
+    >>> y = tf_conv_transpose(x, np.ones((3, 3, 1, 1)), (1, 4, 4, 1), [1, 2, 2, 1], "SAME")
+    >>> y[0, :, :, 0]
+    array([[ 1.,  1.,  3.,  2.],
+           [ 1.,  1.,  3.,  2.],
+           [ 4.,  4., 10.,  6.],
+           [ 3.,  3.,  7.,  4.]])
+    """
+    shape = [int(v) for v in np.asarray(output_shape).reshape(-1)]
+    n = len(shape) - 2
+    if not 1 <= n <= 3:
+        raise ValueError(f"`output_shape` must be of length 3, 4 or 5. Received: "
+                         f"output_shape={list(output_shape)} of length {n + 2}.")
+    fmt = DATA_FORMATS[n][0] if data_format is None else data_format
+    if fmt not in DATA_FORMATS[n]:
+        raise ValueError(f"data_format must be one of {DATA_FORMATS[n]} for {n}-D, got {fmt!r}")
+    last = not fmt.startswith("NC")
+    x, f = as_array(input, "input"), as_array(filters, "filters")
+    if x.ndim != n + 2 or f.ndim != n + 2:
+        raise ValueError(f"input and filters must have rank {n + 2} for output_shape "
+                         f"{shape}, got shapes {x.shape} and {f.shape}")
+    x = channels_first(x, last)
+    out_c, out_n = (shape[-1], shape[1:-1]) if last else (shape[1], shape[2:])
+    _check_channels(x.shape, f.shape, shape[0], out_c)
+    win = tf_window(x.shape[2:], f.shape[:n], out_n, _sequence(strides, n, last, "strides"),
+                    _padding(padding, n, last), _sequence(dilations, n, last, "dilations"))
+    w = np.moveaxis(f, (n + 1, n), (0, 1))  # [*k, out, in] -> (in, out, *k)
+    dtype = np.result_type(x, f)
+    return channels_back(run_transpose(x.astype(dtype), w.astype(dtype), None, win), last)
+
+
+def _check_channels(x_shape, f_shape, batch, out_c):
+    if x_shape[1] != f_shape[-1]:
+        raise ValueError(f"filter and out_backprop must have the same out_depth: input has "
+                         f"{x_shape[1]} channels, filters [*k, out, in] {list(f_shape)} "
+                         f"expect {f_shape[-1]}")
+    if out_c != f_shape[-2]:
+        raise ValueError(f"Computed input depth {out_c} doesn't match filter input depth "
+                         f"{f_shape[-2]} (output_shape's channels must be filters.shape[-2]; "
+                         "tf.nn.conv_transpose has no groups)")
+    if batch != x_shape[0]:
+        raise ValueError(f"input and out_backprop must have the same batch size. Input batch: "
+                         f"{batch}, outbackprop batch: {x_shape[0]}")
+
+
+def _axis_option(m, L, lo, hi, k, s, d, ndim):
+    """("SAME"|"VALID"|"EXPLICIT", pair) ways TF reaches ``full[lo : L - hi]`` exactly."""
+    n, e = L - lo - hi, d * (k - 1) + 1
+    options = set()
+    if n >= 1 and -(-n // s) == m and same_padding(n, k, s, d)[0] == lo:
+        options.add(("SAME", None))
+    if n >= 1 and lo == 0 and n >= e and (n - e) // s + 1 == m:
+        options.add(("VALID", None))
+    if ndim == 2 and n >= 1 and lo >= 0 and hi > -s:
+        options.add(("EXPLICIT", (lo, max(hi, 0))))
+    return options
+
+
+def tf_call(window: TransposeWindow, input_size) -> FrameworkCall:
+    """``tf.nn.conv_transpose`` arguments for a window (SAME/VALID/explicit), or VALID plus
+    a slice or pad. Groups become a block-diagonal filter."""
+    full = window.full_size(input_size)
+    axes = [_axis_option(m, L, lo, hi, k, s, d, window.ndim) for m, L, (lo, hi), k, s, d in
+            zip(input_size, full, window.crop, window.kernel_size, window.stride,
+                window.dilation)]
+    notes, fixup = [], ((0, 0),) * window.ndim
+    for mode in ("SAME", "VALID"):
+        if all((mode, None) in opts for opts in axes):
+            padding, size = mode, window.output_size(input_size)
+            break
+    else:
+        if all(any(m == "EXPLICIT" for m, _ in opts) for opts in axes):
+            pairs = [next(p for m, p in opts if m == "EXPLICIT") for opts in axes]
+            padding = [[0, 0]] + [list(p) for p in pairs] + [[0, 0]]
+            size = window.output_size(input_size)
+        else:
+            padding = "VALID"
+            ext = [min(max(-hi, 0), s - 1) for (_, hi), s in zip(window.crop, window.stride)]
+            size = tuple(L + r for L, r in zip(full, ext))
+            fixup = tuple((lo, hi + r) for (lo, hi), r in zip(window.crop, ext))
+            notes.append("TensorFlow cannot express this window (explicit padding exists only "
+                         "in 2-D and must be >= 0): VALID gives the full output, then a slice "
+                         "or pad")
+    args = {"output_shape": OutputShape(size), "strides": list(window.stride),
+            "padding": padding}
+    if any(d != 1 for d in window.dilation):
+        args["dilations"] = list(window.dilation)
+    if window.groups != 1:
+        notes.append(f"tf.nn.conv_transpose has no groups: the filter is block diagonal "
+                     f"(exact, {window.groups}x the multiplications)")
+    n = window.ndim
+    return FrameworkCall("tensorflow", "tf.nn.conv_transpose", args, size, fixup,
+                         layout_name(n, channels_last=True), channels_last=True,
+                         notes=tuple(notes), inputs=("x", "filters"),
+                         weight_groups=window.groups,
+                         weight_axes=tuple(range(2, n + 2)) + (1, 0))
+
+
+def tf_candidates(window: TransposeWindow, input_size):
+    """SAME and VALID calls with this window's output size (may be inconsistent: skipped)."""
+    size = window.output_size(input_size)
+    for padding in ("SAME", "VALID"):
+        yield {"output_size": size, "strides": window.stride, "padding": padding,
+               "dilations": window.dilation}
