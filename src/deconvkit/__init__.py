@@ -13,5 +13,16 @@ from .geometry import ConvSpec
 
 __version__ = "0.1.0"
 
+_SUBMODULES = ("nn", "datasets", "conventions", "explain", "bench", "testing", "operator")
+
+
+def __getattr__(name):
+    """Import the larger submodules on first use: ``deconvkit.nn``, ``deconvkit.datasets``..."""
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["ConvSpec", "conv", "conv_transpose", "conv_weight_grad",
            "conv_transpose_weight_grad", "conv_matrix", "available_methods", "choose_method"]
