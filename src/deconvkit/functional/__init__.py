@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import ConvSpec
-from . import _args, direct, matrix
+from . import _args, direct, fft, gemm, matrix, polyphase
 
 __all__ = ["conv", "conv_transpose", "conv_weight_grad", "conv_transpose_weight_grad",
            "conv_matrix", "available_methods", "choose_method"]
 
-_ALGORITHMS = {m.NAME: m for m in (matrix, direct)}
+_ALGORITHMS = {m.NAME: m for m in (matrix, direct, gemm, polyphase, fft)}
 OPERATIONS = ("conv", "conv_transpose", "conv_weight_grad", "conv_transpose_weight_grad")
 
 

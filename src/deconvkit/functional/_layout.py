@@ -1,0 +1,145 @@
+"""Array plumbing shared by the GEMM-based algorithms (:mod:`.gemm`, :mod:`.polyphase`).
+
+* :func:`window_source`, :func:`windows`: padded input ranges and im2col as strided views;
+* :func:`contract`: gather the columns of a window view and multiply them with one GEMM
+  per group, batching the samples into the GEMM and bounding the column buffer;
+* :func:`scatter_slices`, :func:`chunks`: the slices of strided scatters and gathers
+  (col2im, depth to space, space to depth), and cache-sized blocks to run them in.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+COLS_BUDGET = 1 << 25   # elements of one column buffer before chunking over the batch
+BATCH_BELOW = 4096      # fold the samples into the GEMM when a sample has fewer columns
+CHUNK_BYTES = 1 << 19   # strided copies run in blocks of about this many bytes ...
+MAX_COPIES = 4096       # ... unless that takes more than this many copies
+
+
+def window_source(x, start, length):
+    """Positions ``[start, start + length)`` of the last ``len(start)`` axes of ``x``.
+
+    Zero outside ``x``. A view of ``x`` when the range lies inside it, else a new
+    zero-padded array (one copy of the overlapping part).
+    """
+    nd = len(start)
+    size = x.shape[x.ndim - nd:]
+    if all(0 <= b and b + n <= m for b, n, m in zip(start, length, size)):
+        return x[(Ellipsis,) + tuple(slice(b, b + n) for b, n in zip(start, length))]
+    buf = np.zeros(x.shape[:x.ndim - nd] + tuple(length), x.dtype)
+    lo = [min(max(b, 0), m) for b, m in zip(start, size)]
+    hi = [max(min(b + n, m), a) for b, n, m, a in zip(start, length, size, lo)]
+    src = tuple(slice(a, c) for a, c in zip(lo, hi))
+    dst = tuple(slice(a - b, c - b) for a, c, b in zip(lo, hi, start))
+    buf[(Ellipsis,) + dst] = x[(Ellipsis,) + src]
+    return buf
+
+
+def windows(xs, kernel, stride, dilation, out_size):
+    """im2col as a view: ``(*lead, *k, *out)`` with ``[..., j, i] = xs[..., i*s + j*d]``.
+
+    ``xs`` must cover ``(out - 1) * s + d * (k - 1) + 1`` positions per spatial axis.
+    """
+    nd = len(kernel)
+    ext = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    v = sliding_window_view(xs, ext, axis=tuple(range(xs.ndim - nd, xs.ndim)))
+    pos = tuple(slice(0, (m - 1) * s + 1, s) for m, s in zip(out_size, stride))
+    v = v[(Ellipsis,) + pos + tuple(slice(None, None, d) for d in dilation)]
+    return np.moveaxis(v, tuple(range(-nd, 0)), tuple(range(-2 * nd, -nd)))
+
+
+def batch_columns(n, m):
+    """Whether to fold the samples into the GEMM's columns (``m`` columns per sample)."""
+    return n > 1 and m < BATCH_BELOW
+
+
+def contract(wm, win, n_red):
+    """``y[n, g, o, *pos] = sum_r wm[g, o, r] * win[n, g, *red, *pos]`` (``red`` flattened).
+
+    ``win (N, G, *red, *pos)`` is any (strided) view; its columns are copied into one
+    buffer per chunk of samples and multiplied with one GEMM per group. The buffer is
+    laid out so that the copy's inner loop is long: positions inside (``(R, M)``, the
+    usual im2col) or, when the last kernel axis is longer than the last position axis
+    (weight gradients: big kernel, small output), taps inside (``(M, R)``). Returns
+    ``(N, G, rows, *pos)``, possibly a non-contiguous view.
+    """
+    n, g = win.shape[:2]
+    red, pos = win.shape[2:2 + n_red], win.shape[2 + n_red:]
+    r, m = math.prod(red), math.prod(pos)
+    layout = ("taps" if pos and len(red) > 1 and red[-1] > pos[-1]
+              else "batched" if batch_columns(n, m) else "sample")
+    chunk = max(1, min(n, COLS_BUDGET // max(1, g * r * m)))
+    if chunk >= n:
+        return multiply(wm, gather(win, n_red, layout), n_red, layout)
+    y = np.empty((n, g, wm.shape[1]) + pos, win.dtype)
+    for a in range(0, n, chunk):
+        part = win[a:a + chunk]
+        y[a:a + chunk] = multiply(wm, gather(part, n_red, layout), n_red, layout)
+    return y
+
+
+def gather(win, n_red, layout):
+    """The columns of ``win (N, G, *red, *pos)`` in one contiguous buffer laid out as
+    ``(G, *red, N, *pos)`` ("batched"), ``(N, G, *red, *pos)`` ("sample") or
+    ``(G, N, *pos, *red)`` ("taps")."""
+    if layout == "batched":
+        win = np.moveaxis(win, 0, 1 + n_red)
+    elif layout == "taps":
+        win = win.transpose((1, 0) + tuple(range(2 + n_red, win.ndim))
+                            + tuple(range(2, 2 + n_red)))
+    cols = np.empty(win.shape, win.dtype)
+    np.copyto(cols, win)
+    return cols
+
+
+def multiply(wm, cols, n_red, layout):
+    """GEMM of ``wm (G, rows, R)`` with columns laid out as by :func:`gather`;
+    returns ``(N, G, rows, *pos)`` (a view unless the layout is "sample")."""
+    if layout == "batched":
+        g, red = cols.shape[0], cols.shape[1:1 + n_red]
+        n, pos = cols.shape[1 + n_red], cols.shape[2 + n_red:]
+        y = np.matmul(wm, cols.reshape(g, math.prod(red), -1)).reshape((g, -1, n) + pos)
+        return np.moveaxis(y, 2, 0)
+    if layout == "taps":
+        g, n = cols.shape[:2]
+        pos, red = cols.shape[2:cols.ndim - n_red], cols.shape[cols.ndim - n_red:]
+        y = np.matmul(cols.reshape(g, -1, math.prod(red)), wm.transpose(0, 2, 1))
+        return np.moveaxis(y.reshape((g, n) + pos + (-1,)), (0, -1), (1, 2))
+    n, g, red, pos = cols.shape[0], cols.shape[1], cols.shape[2:2 + n_red], cols.shape[2 + n_red:]
+    y = np.matmul(wm, cols.reshape(n, g, math.prod(red), -1))
+    return y.reshape((n, g, -1) + pos)
+
+
+def scatter_slices(offset, m, s, lo, n_out):
+    """Slices of ``i`` in ``[0, m)`` and ``o = i*s + offset - lo`` in ``[0, n_out)``.
+
+    ``None`` when no ``i`` lands inside ``[0, n_out)``.
+    """
+    first = max(0, -((offset - lo) // s))             # ceil((lo - offset) / s)
+    last = min(m - 1, (n_out - 1 + lo - offset) // s)
+    if first > last:
+        return None
+    o = first * s + offset - lo
+    return slice(first, last + 1), slice(o, o + (last - first) * s + 1, s)
+
+
+def chunks(outer, inner_bytes, copies):
+    """Index tuples over the leading axes ``outer`` of blocks of about ``CHUNK_BYTES``
+    (``inner_bytes`` per leading index), so that a strided copy done phase by phase
+    finishes each block while it is in cache. ``[()]`` (one block) when the blocks
+    would take more than ``MAX_COPIES`` copies of ``copies`` each."""
+    fit = max(1, CHUNK_BYTES // max(1, inner_bytes))
+    a, inner = len(outer), 1
+    while a > 0 and inner * outer[a - 1] <= fit:
+        inner *= outer[a - 1]
+        a -= 1
+    if a == 0:
+        return [()]
+    step = max(1, fit // inner)
+    blocks = [tuple(slice(i, i + 1) for i in idx) + (slice(b, b + step),)
+              for idx in np.ndindex(*outer[:a - 1]) for b in range(0, outer[a - 1], step)]
+    return blocks if len(blocks) * copies <= MAX_COPIES else [()]
