@@ -82,7 +82,11 @@ def _pads(m, e, s, padding, consistent):
 
 def jax_window(input_size, kernel_size, *, strides, padding, rhs_dilation=None,
                use_consistent_padding=False) -> TransposeWindow:
-    """The window ``jax.lax.conv_transpose`` computes (spatial axes in rhs order)."""
+    """The window ``jax.lax.conv_transpose`` computes (spatial axes in rhs order).
+
+    JAX refuses padding that makes the dilated input negative and returns an empty
+    output when the kernel does not fit; :meth:`TransposeWindow.output_size` raises then.
+    """
     n = len(input_size)
     s = tuple(int(v) for v in strides)
     d = (1,) * n if rhs_dilation is None else tuple(int(v) for v in rhs_dilation)
@@ -110,9 +114,10 @@ def jax_window(input_size, kernel_size, *, strides, padding, rhs_dilation=None,
         e = di * (ki - 1) + 1
         a, b = _pads(m, e, si, pad, use_consistent_padding)
         size = (m - 1) * si + 1
-        if -a > size or -b > size or size + a + b < e:
-            raise ValueError(f"padding ({a}, {b}) of the dilated input of size {size} leaves "
-                             f"less than the kernel extent {e}: no output")
+        if size + a + b < 0:
+            raise ValueError("Negative padding is larger than the size of the corresponding "
+                             f"dimension: got padding ({a}, {b}) for the dilated input of "
+                             f"size {size}")
         crop.append((e - 1 - a, e - 1 - b))
     return TransposeWindow(k, s, d, tuple(crop))
 
@@ -165,7 +170,12 @@ def jax_conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_
     win = jax_window(x.shape[2:], w.shape[2:], strides=strides, padding=padding,
                      rhs_dilation=rhs_dilation, use_consistent_padding=use_consistent_padding)
     dtype = np.result_type(x, w)
-    y = run_transpose(x.astype(dtype), w.astype(dtype), None, win)
+    out = tuple(max(L - lo - hi, 0) for L, (lo, hi) in
+                zip(win.full_size(x.shape[2:]), win.crop))
+    if min(out) == 0:  # JAX returns an empty array when the kernel does not fit
+        y = np.zeros((x.shape[0], w.shape[1]) + out, dtype)
+    else:
+        y = run_transpose(x.astype(dtype), w.astype(dtype), None, win)
     return np.transpose(y, np.argsort(out_perm))
 
 
