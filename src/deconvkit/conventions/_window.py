@@ -131,7 +131,7 @@ def _axis_plan(L, lo, hi, s, d):
     return (a, L - b), r, (before, n - before - (b - a) - r)
 
 
-def run_transpose(x, w, b, window: TransposeWindow, *, method="auto"):
+def run_transpose(x, w, b, window: TransposeWindow, *, method="auto", allow_empty=False):
     """Compute a window with the core ``conv_transpose``, zeros around it, then the bias.
 
     Parameters
@@ -141,8 +141,14 @@ def run_transpose(x, w, b, window: TransposeWindow, *, method="auto"):
     b : (C_out,) ndarray or None
         Added everywhere, including the zero extension (as every framework does).
     window : TransposeWindow
+    allow_empty : bool
+        Return an empty array when an axis has output size 0, as JAX (and Keras on it)
+        do, instead of raising.
     """
     spatial = x.shape[2:]
+    sizes = tuple(L - lo - hi for L, (lo, hi) in zip(window.full_size(spatial), window.crop))
+    if allow_empty and min(sizes) == 0:
+        return np.zeros((x.shape[0], w.shape[1] * window.groups) + sizes, np.result_type(x, w))
     out = window.output_size(spatial)
     spec, extra = window.to_spec(spatial)
     c_out = w.shape[1] * window.groups

@@ -170,12 +170,11 @@ def jax_conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_
     win = jax_window(x.shape[2:], w.shape[2:], strides=strides, padding=padding,
                      rhs_dilation=rhs_dilation, use_consistent_padding=use_consistent_padding)
     dtype = np.result_type(x, w)
-    out = tuple(max(L - lo - hi, 0) for L, (lo, hi) in
-                zip(win.full_size(x.shape[2:]), win.crop))
-    if min(out) == 0:  # JAX returns an empty array when the kernel does not fit
-        y = np.zeros((x.shape[0], w.shape[1]) + out, dtype)
-    else:
-        y = run_transpose(x.astype(dtype), w.astype(dtype), None, win)
+    out = [L - lo - hi for L, (lo, hi) in zip(win.full_size(x.shape[2:]), win.crop)]
+    if min(out) < 0:  # JAX clips the size at 0: an empty array when the kernel does not fit
+        win = TransposeWindow(win.kernel_size, win.stride, win.dilation, tuple(
+            (lo, hi + min(n, 0)) for (lo, hi), n in zip(win.crop, out)))
+    y = run_transpose(x.astype(dtype), w.astype(dtype), None, win, allow_empty=True)
     return np.transpose(y, np.argsort(out_perm))
 
 

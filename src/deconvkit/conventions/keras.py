@@ -82,6 +82,9 @@ def keras_conv_transpose(inputs, kernel, bias=None, strides=1, padding="valid",
                          output_padding=None, dilation_rate=1, data_format="channels_last"):
     """Keras 3's ``ConvNDTranspose`` layer output (``ops.conv_transpose`` plus bias).
 
+    A size-0 output (``padding="same"``, ``output_padding=0``, even kernel, one input
+    pixel) is an empty array, as on Keras' JAX backend.
+
     Parameters
     ----------
     inputs : (N, *spatial, C_in) ndarray, or (N, C_in, *spatial) for "channels_first"
@@ -119,7 +122,8 @@ def keras_conv_transpose(inputs, kernel, bias=None, strides=1, padding="valid",
                        output_padding=output_padding, dilation_rate=dilation_rate)
     w = np.moveaxis(f, (n + 1, n), (0, 1))  # (*k, out, in) -> (in, out, *k)
     dtype = np.result_type(x, f)
-    return channels_back(run_transpose(x.astype(dtype), w.astype(dtype), bias, win), last)
+    y = run_transpose(x.astype(dtype), w.astype(dtype), bias, win, allow_empty=True)
+    return channels_back(y, last)
 
 
 def _options(k, s, d, lo, hi):
@@ -174,15 +178,16 @@ def keras_call(window: TransposeWindow, input_size) -> FrameworkCall:
 
 
 def _choose(per_axis, k, d):
-    """One padding for all axes and output_padding None for all or ints for all."""
+    """One padding for all axes and output_padding None for all or ints for all, skipping
+    what Keras' TensorFlow backend refuses (so the call runs on every backend)."""
     for mode in ("same", "valid"):
         opts = [[op for m, op in axis if m == mode] for axis in per_axis]
         if not all(opts):
             continue
         if all(None in o for o in opts):
             return mode, None
-        ints = [[op for op in o if op is not None and _tf_ok(mode, ki, di, op)] or
-                [op for op in o if op is not None] for o, ki, di in zip(opts, k, d)]
+        ints = [[op for op in o if op is not None and _tf_ok(mode, ki, di, op)]
+                for o, ki, di in zip(opts, k, d)]
         if all(ints):
             return mode, tuple(o[0] for o in ints)
     return None

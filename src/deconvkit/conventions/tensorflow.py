@@ -199,7 +199,11 @@ def tf_call(window: TransposeWindow, input_size) -> FrameworkCall:
                          "or pad")
     args = {"output_shape": OutputShape(size), "strides": list(window.stride),
             "padding": padding}
-    if any(d != 1 for d in window.dilation):
+    dilate = any(d != 1 for d in window.dilation)
+    if dilate and isinstance(padding, list):
+        notes.append("TensorFlow's CPU kernel for explicit padding has no dilation: the "
+                     "filter is dilated with zeros instead (exact)")
+    elif dilate:
         args["dilations"] = list(window.dilation)
     if window.groups != 1:
         notes.append(f"tf.nn.conv_transpose has no groups: the filter is block diagonal "
@@ -209,7 +213,8 @@ def tf_call(window: TransposeWindow, input_size) -> FrameworkCall:
                          layout_name(n, channels_last=True), channels_last=True,
                          notes=tuple(notes), inputs=("x", "filters"),
                          weight_groups=window.groups,
-                         weight_axes=tuple(range(2, n + 2)) + (1, 0))
+                         weight_dilation=window.dilation if dilate and "dilations" not in args
+                         else None, weight_axes=tuple(range(2, n + 2)) + (1, 0))
 
 
 def tf_candidates(window: TransposeWindow, input_size):
