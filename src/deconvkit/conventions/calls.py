@@ -79,8 +79,9 @@ def framework_call(framework, spec, input_size) -> FrameworkCall:
     >>> framework_call("tensorflow", spec, (5, 5)).args["padding"]
     'SAME'
     """
+    make = _fn(framework, "call")
     window = spec if isinstance(spec, TransposeWindow) else TransposeWindow.from_spec(spec)
-    return _fn(framework, "call")(window, tuple(input_size))
+    return make(window, tuple(input_size))
 
 
 def shift_warnings(framework, window: TransposeWindow, input_size) -> list[str]:

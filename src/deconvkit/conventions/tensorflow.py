@@ -172,31 +172,31 @@ def _axis_option(m, L, lo, hi, k, s, d, ndim):
     return options
 
 
-def tf_call(window: TransposeWindow, input_size) -> FrameworkCall:
-    """``tf.nn.conv_transpose`` arguments for a window (SAME/VALID/explicit), or VALID plus
-    a slice or pad. Groups become a block-diagonal filter."""
+def _tf_padding(window, input_size):
+    """(padding, call output size, fix-up, notes): SAME, VALID, explicit, or VALID + slice."""
     full = window.full_size(input_size)
     axes = [_axis_option(m, L, lo, hi, k, s, d, window.ndim) for m, L, (lo, hi), k, s, d in
             zip(input_size, full, window.crop, window.kernel_size, window.stride,
                 window.dilation)]
-    notes, fixup = [], ((0, 0),) * window.ndim
+    exact = ((0, 0),) * window.ndim
     for mode in ("SAME", "VALID"):
         if all((mode, None) in opts for opts in axes):
-            padding, size = mode, window.output_size(input_size)
-            break
-    else:
-        if all(any(m == "EXPLICIT" for m, _ in opts) for opts in axes):
-            pairs = [next(p for m, p in opts if m == "EXPLICIT") for opts in axes]
-            padding = [[0, 0]] + [list(p) for p in pairs] + [[0, 0]]
-            size = window.output_size(input_size)
-        else:
-            padding = "VALID"
-            ext = [min(max(-hi, 0), s - 1) for (_, hi), s in zip(window.crop, window.stride)]
-            size = tuple(L + r for L, r in zip(full, ext))
-            fixup = tuple((lo, hi + r) for (lo, hi), r in zip(window.crop, ext))
-            notes.append("TensorFlow cannot express this window (explicit padding exists only "
-                         "in 2-D and must be >= 0): VALID gives the full output, then a slice "
-                         "or pad")
+            return mode, window.output_size(input_size), exact, []
+    if all(any(m == "EXPLICIT" for m, _ in opts) for opts in axes):
+        pairs = [next(p for m, p in opts if m == "EXPLICIT") for opts in axes]
+        return [[0, 0]] + [list(p) for p in pairs] + [[0, 0]], \
+            window.output_size(input_size), exact, []
+    ext = [min(max(-hi, 0), s - 1) for (_, hi), s in zip(window.crop, window.stride)]
+    fixup = tuple((lo, hi + r) for (lo, hi), r in zip(window.crop, ext))
+    return "VALID", tuple(L + r for L, r in zip(full, ext)), fixup, [
+        "TensorFlow cannot express this window (explicit padding exists only in 2-D and "
+        "must be >= 0): VALID gives the full output, then a slice or pad"]
+
+
+def tf_call(window: TransposeWindow, input_size) -> FrameworkCall:
+    """``tf.nn.conv_transpose`` arguments for a window (SAME/VALID/explicit), or VALID plus
+    a slice or pad. Groups become a block-diagonal filter."""
+    padding, size, fixup, notes = _tf_padding(window, input_size)
     args = {"output_shape": OutputShape(size), "strides": list(window.stride),
             "padding": padding}
     dilate = any(d != 1 for d in window.dilation)
