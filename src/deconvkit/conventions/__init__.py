@@ -23,7 +23,7 @@ from ._call import FrameworkCall, OutputShape
 from ._window import TransposeWindow, apply_fixup, block_diagonal_weight, dilated_weight
 from .caffe import caffe_call, caffe_deconvolution, caffe_window, fcn_crop_offset
 from .calls import (FRAMEWORKS, Translation, canonical_name, framework_call, framework_window,
-                    run_call, shift_warnings, translate)
+                    run_call, shift_warnings, translate, window_args)
 from .jax import jax_call, jax_conv_transpose, jax_window
 from .keras import keras_call, keras_conv_transpose, keras_window
 from .onnx import onnx_call, onnx_conv, onnx_conv_pads, onnx_conv_transpose, onnx_window
@@ -34,6 +34,7 @@ __all__ = [
     "torch_conv_transpose", "tf_conv_transpose", "keras_conv_transpose", "onnx_conv_transpose",
     "onnx_conv", "caffe_deconvolution", "jax_conv_transpose", "fcn_crop_offset",
     "framework_call", "framework_window", "translate", "run_call", "shift_warnings",
+    "window_args",
     "FrameworkCall", "Translation", "TransposeWindow", "OutputShape", "FRAMEWORKS",
     "canonical_name", "apply_fixup", "block_diagonal_weight", "dilated_weight",
     "onnx_conv_pads",

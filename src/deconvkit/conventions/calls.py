@@ -20,7 +20,7 @@ from ._call import FrameworkCall
 from ._window import TransposeWindow
 
 __all__ = ["FRAMEWORKS", "framework_call", "framework_window", "run_call", "shift_warnings",
-           "translate", "Translation", "canonical_name"]
+           "translate", "Translation", "canonical_name", "window_args"]
 
 _MODULES = {"torch": (pytorch, "torch"), "tensorflow": (tensorflow, "tf"),
             "keras": (keras, "keras"), "onnx": (onnx, "onnx"), "caffe": (caffe, "caffe"),
@@ -126,6 +126,7 @@ class Translation:
     window: TransposeWindow
     call: FrameworkCall
     warnings: tuple
+    source_call: FrameworkCall = None
 
     @property
     def source_output_size(self) -> tuple:
@@ -134,13 +135,18 @@ class Translation:
     def text(self) -> str:
         """The report ``deconvkit translate`` prints."""
         fmt = "x".join
-        lines = [f"{self.source}: input {fmt(map(str, self.input_size))} -> output "
-                 f"{fmt(map(str, self.source_output_size))}",
-                 f"  as a window of the full output {fmt(map(str, self.window.full_size(self.input_size)))}: "
-                 f"crop {list(self.window.crop)} (negative = zeros added)",
-                 f"{self.target}: {'exact' if self.call.exact else 'call plus fix-up'}"
-                 f", call output {fmt(map(str, self.call.output_size))}, final "
-                 f"{fmt(map(str, self.call.final_size))} ({self.call.layout})"]
+        full = fmt(map(str, self.window.full_size(self.input_size)))
+        lines = ["(code starts from deconvkit's layouts: x (N, C_in, *spatial), "
+                 "w (C_in, C_out/groups, *k))",
+                 f"{self.source}: input {fmt(map(str, self.input_size))} -> output "
+                 f"{fmt(map(str, self.source_output_size))}"]
+        if self.source_call is not None:
+            lines += ["    " + line for line in self.source_call.code().splitlines()]
+        lines += [f"  = the full {full} scatter cropped by {list(self.window.crop)} per axis "
+                  "(lo, hi; negative adds zeros)",
+                  f"{self.target}: {'exact' if self.call.exact else 'call plus fix-up'}"
+                  f", call output {fmt(map(str, self.call.output_size))}, final "
+                  f"{fmt(map(str, self.call.final_size))} ({self.call.layout})"]
         lines += ["    " + line for line in self.call.code().splitlines()]
         lines += [f"  note: {n}" for n in self.call.notes]
         lines += [f"  warning: {w}" for w in self.warnings]
@@ -160,7 +166,108 @@ def translate(source, target, input_size, kernel_size, **args) -> Translation:
     window = framework_window(source, input_size, kernel_size, **args)
     call = framework_call(target, window, input_size)
     return Translation(canonical_name(source), canonical_name(target), tuple(input_size),
-                       window, call, tuple(shift_warnings(target, window, input_size)))
+                       window, call, tuple(shift_warnings(target, window, input_size)),
+                       framework_call(source, window, input_size))
+
+
+def _per_axis(value, ndim):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * ndim
+
+
+def _pairs(padding, ndim):
+    """Ints, per-axis ints or (lo, hi) pairs as ``ndim`` pairs."""
+    items = _per_axis(padding, ndim)
+    if ndim == 1 and len(items) == 2 and all(isinstance(v, int) for v in items):
+        items = (tuple(items),)
+    return tuple((p, p) if isinstance(p, int) else tuple(p) for p in items)
+
+
+def window_args(framework, input_size, kernel_size, *, stride=1, padding=None, dilation=1,
+                output_padding=None, output_size=None, groups=1, consistent_padding=False):
+    """Generic arguments in one framework's vocabulary, for :func:`framework_window`.
+
+    ``padding`` is an int, per-axis ints, ``(lo, hi)`` pairs, or a word: "same", "valid",
+    "same_upper", "same_lower" (ONNX), any case; ``None`` is the framework's default (0,
+    TensorFlow's "SAME", Keras' "valid"; JAX needs one). TensorFlow's ``output_size``
+    defaults to what Keras would ask for (``m * s`` for SAME, ``(m-1)s + max(e, s)`` for
+    VALID, the full size minus the padding for explicit pairs).
+
+    >>> window_args("onnx", (5,), (3,), stride=2, padding="same_lower")
+    {'strides': [2], 'dilations': [1], 'group': 1, 'auto_pad': 'SAME_LOWER'}
+    """
+    name, ndim = canonical_name(framework), len(input_size)
+    s, d = _per_axis(stride, ndim), _per_axis(dilation, ndim)
+    r = None if output_padding is None else _per_axis(output_padding, ndim)
+    if groups != 1 and name in ("tensorflow", "keras", "jax"):
+        raise ValueError(f"{name}'s transposed convolution has no groups (use a block-diagonal "
+                         "weight: deconvkit.conventions.block_diagonal_weight)")
+    if padding is None and name == "jax":
+        raise ValueError("jax.lax.conv_transpose needs padding: 'SAME', 'VALID' or pairs")
+    if padding is None:
+        padding = {"tensorflow": "SAME", "keras": "valid"}.get(name, 0)
+    word = padding.upper() if isinstance(padding, str) else None
+    if word not in (None, "SAME", "VALID") and name != "onnx":
+        raise ValueError(f"padding {padding!r} is not a {name} padding")
+    if name == "torch":
+        return dict(stride=s, padding=_torch_padding(padding, ndim), dilation=d, groups=groups,
+                    output_padding=r or 0, output_size=output_size)
+    if name == "caffe":
+        return dict(stride=s, pad=_torch_padding(padding, ndim), dilation=d, group=groups)
+    if name == "onnx":
+        out = dict(strides=list(s), dilations=list(d), group=groups)
+        if word and word != "NOTSET":
+            out["auto_pad"] = {"SAME": "SAME_UPPER"}.get(word, word)
+        elif word != "NOTSET":
+            pairs = _pairs(padding, ndim)
+            out["pads"] = [lo for lo, _ in pairs] + [hi for _, hi in pairs]
+        return dict(out, **({"output_padding": list(r)} if r else {}),
+                    **({"output_shape": list(output_size)} if output_size else {}))
+    _no(name, "output_padding", r if name != "keras" else None)
+    if name == "keras":
+        if word is None:
+            raise ValueError(f"Keras' padding is 'valid' or 'same', got {padding!r}")
+        return dict(strides=s, padding=word.lower(), output_padding=r,
+                    dilation_rate=d)
+    pad = word or _pairs(padding, ndim)
+    if name == "jax":
+        _no(name, "output_size", output_size)
+        return dict(strides=s, padding=pad, rhs_dilation=d,
+                    use_consistent_padding=consistent_padding)
+    if not isinstance(pad, str) and ndim != 2:
+        raise ValueError(f"explicit padding is only supported by conv2d_transpose, not "
+                         f"conv{ndim}d_transpose")
+    if output_size is None:
+        output_size = _tf_default_size(input_size, kernel_size, s, d, pad)
+    return dict(output_size=tuple(output_size), strides=s, padding=pad, dilations=d)
+
+
+def _torch_padding(padding, ndim):
+    if isinstance(padding, str):
+        if padding.lower() == "valid":
+            return 0
+        raise ValueError(f"padding={padding!r}: PyTorch's and Caffe's transposed convolutions "
+                         "take symmetric ints only")
+    pairs = _pairs(padding, ndim)
+    if any(lo != hi for lo, hi in pairs):
+        raise ValueError(f"padding {pairs}: PyTorch's and Caffe's padding is symmetric")
+    return tuple(lo for lo, _ in pairs)
+
+
+def _no(name, what, value):
+    if value is not None:
+        raise ValueError(f"{name} has no {what} argument"
+                         + ("; give the output size" if what == "output_padding" else ""))
+
+
+def _tf_default_size(input_size, kernel_size, s, d, padding):
+    k = _per_axis(kernel_size, len(input_size))
+    e = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
+    if padding == "SAME":
+        return tuple(m * si for m, si in zip(input_size, s))
+    if padding == "VALID":
+        return tuple((m - 1) * si + max(ei, si) for m, si, ei in zip(input_size, s, e))
+    return tuple((m - 1) * si + ei - lo - hi for m, si, ei, (lo, hi) in
+                 zip(input_size, s, e, padding))
 
 
 def run_call(call: FrameworkCall, x, w, b=None):
