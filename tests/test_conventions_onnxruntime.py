@@ -179,3 +179,12 @@ def test_output_shape_overrides_pads_like_onnxruntime():
     expected = run_ort("ConvTranspose", [x, w], strides=[2], pads=[2, 0], output_shape=[6])
     got = onnx_conv_transpose(x, w, strides=[2], pads=[2, 0], output_shape=[6])
     assert got.tolist() == expected.tolist()
+
+
+def test_onnxruntime_conv_has_no_dilation_with_same_auto_pad():
+    """ORT's Conv refuses dilations with SAME_UPPER/SAME_LOWER; the spec and deconvkit don't."""
+    x, w = np.ones((1, 1, 5), np.float32), np.ones((1, 1, 2), np.float32)
+    assert onnx_conv(x, w, auto_pad="SAME_UPPER", dilations=[2]).ravel().tolist() == \
+        [1, 2, 2, 2, 1]
+    with pytest.raises(Exception, match="Dilation not supported"):
+        run_ort("Conv", [x, w], auto_pad="SAME_UPPER", dilations=[2])
