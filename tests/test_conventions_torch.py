@@ -138,3 +138,44 @@ def test_rejects_channel_and_bias_mismatch_like_pytorch():
         torch_conv_transpose(np.ones((1, 3, 3)), np.ones((4, 2, 3)))
     with pytest.raises(ValueError, match="expected bias to be 1-dimensional with 2"):
         torch_conv_transpose(np.ones((1, 4, 3)), np.ones((4, 2, 3)), np.ones(3))
+
+
+@st.composite
+def caffe_problems(draw):
+    ndim = draw(st.sampled_from((1, 2, 3)))
+    k = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
+    s = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
+    d = tuple(draw(st.integers(1, 2)) for _ in range(ndim))
+    pad = tuple(draw(st.integers(0, (di * (ki - 1)) // 2)) for ki, di in zip(k, d))
+    g = draw(st.integers(1, 2))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((1, 2 * g) + tuple(draw(st.integers(1, 3)) for _ in range(ndim)))
+    w = rng.standard_normal((2 * g, draw(st.integers(1, 3))) + k)
+    return x, w, rng.standard_normal(w.shape[1] * g), dict(stride=s, pad=pad, dilation=d, group=g)
+
+
+@given(caffe_problems())
+def test_caffe_deconvolution_is_pytorch_without_output_padding(problem):
+    """Caffe's Deconvolution (conv backward, top = s(m-1) + e - 2 pad) against PyTorch."""
+    from deconvkit.conventions import caffe_deconvolution
+
+    x, w, b, p = problem
+    fn = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[x.ndim - 3]
+    expected = fn(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride=p["stride"],
+                  padding=p["pad"], dilation=p["dilation"], groups=p["group"]).numpy()
+    got = caffe_deconvolution(x, w, b, kernel_size=w.shape[2:], **p)
+    assert rel_error(got, expected) < 1e-12
+
+
+def test_fcn_bilinear_upsampling_layer():
+    """FCN's 2x upsampling: kernel 4, stride 2, bilinear weights; interior pixels interpolate."""
+    from deconvkit.conventions import caffe_deconvolution
+
+    f = np.array([0.25, 0.75, 0.75, 0.25])
+    w = np.outer(f, f)[None, None]
+    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    top = caffe_deconvolution(x, w, kernel_size=4, stride=2, pad=1)
+    assert top.shape == (1, 1, 6, 6)
+    expected = F.conv_transpose2d(torch.tensor(x), torch.tensor(w), stride=2, padding=1)
+    assert rel_error(top, expected.numpy()) < 1e-12
+    assert top[0, 0, 2, 2] == 0.75 * 0.75 * 4 + 0.75 * 0.25 * (1 + 3) + 0.25 * 0.25 * 0
