@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._call import FrameworkCall
+from ._call import Code, FrameworkCall
 from ._window import TransposeWindow, as_array, layout_name, run_transpose
 
 __all__ = ["caffe_deconvolution", "caffe_window", "caffe_call", "fcn_crop_offset"]
@@ -90,7 +90,8 @@ def caffe_call(window: TransposeWindow, input_size) -> FrameworkCall:
     ``pad = min(lo, hi)`` and a ``Crop`` (or zero pad) of the rest."""
     pads = tuple(max(min(lo, hi), 0) for lo, hi in window.crop)
     fixup = tuple((lo - p, hi - p) for (lo, hi), p in zip(window.crop, pads))
-    param = {"kernel_size": _compact(window.kernel_size), "stride": _compact(window.stride)}
+    param = {"num_output": Code("C_out"), "kernel_size": _compact(window.kernel_size),
+             "stride": _compact(window.stride)}
     if any(pads):
         param["pad"] = _compact(pads)
     if any(d != 1 for d in window.dilation):

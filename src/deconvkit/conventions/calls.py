@@ -286,6 +286,7 @@ def run_call(call: FrameworkCall, x, w, b=None):
         y = tensorflow.tf_conv_transpose(xf, wf, **args)
     elif call.framework == "caffe":
         param = dict(args["convolution_param"])
+        param.pop("num_output")
         y = caffe.caffe_deconvolution(xf, wf, **param)
     else:
         y = _fn(call.framework, "conv_transpose")(xf, wf, **args)

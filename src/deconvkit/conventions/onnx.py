@@ -244,6 +244,8 @@ def onnx_call(window: TransposeWindow, input_size) -> FrameworkCall:
         args["group"] = window.groups
     if any(lo < 0 for lo, _ in window.crop):
         notes.append("ONNX pads are >= 0, so zeros before the output are a pad after the node")
+    if any(a != lo or b - r != hi for (lo, hi), (a, b, r) in zip(window.crop, plans)):
+        notes.append("y below is the node's output Y")
     size = tuple(L - a - b + r for L, (a, b, r) in
                  zip(window.full_size(input_size), plans))
     return FrameworkCall("onnx", "onnx.helper.make_node", args, size, fixup,
