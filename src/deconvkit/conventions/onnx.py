@@ -182,8 +182,8 @@ def onnx_conv_pads(input_size, kernel_shape, *, auto_pad="NOTSET", pads=None, st
 
     >>> onnx_conv_pads((5,), (3,), auto_pad="SAME_LOWER", strides=[2])
     ((1, 1),)
-    >>> onnx_conv_pads((4,), (2,), auto_pad="SAME_LOWER"), onnx_conv_pads((4,), (2,), auto_pad="SAME_UPPER")
-    (((1, 0),), ((0, 1),))
+    >>> [onnx_conv_pads((4,), (2,), auto_pad=mode) for mode in ("SAME_LOWER", "SAME_UPPER")]
+    [((1, 0),), ((0, 1),)]
     """
     k, s, d, mode, pairs = _common(input_size, kernel_shape, auto_pad, pads, strides, dilations)
     if mode == "VALID":
