@@ -23,6 +23,7 @@ DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 
 def _sequence(value, n, channels_last, name):
     """TensorFlow's ``_get_sequence``: 1, N or N+2 values; the N+2 form must be 1 at N, C."""
+    value = value.tolist() if isinstance(value, np.ndarray) else value
     items = [1] if value is None else (list(value) if isinstance(value, (list, tuple))
                                        else [value])
     if len(items) == 1:
