@@ -3,7 +3,7 @@
 * every window (including ones no ConvSpec reaches) against a readable scatter oracle;
 * the reverse direction: for random specs and windows, each framework's emitted call, run
   through that framework's adapter and fixed up, equals ``conv_transpose``;
-* the seed's TensorFlow snippet; FCN's crop offsets; the pitfalls of docs/conventions.md.
+* the seed's TensorFlow snippet; FCN's crop offsets; the pitfalls in the README.
 """
 
 import itertools
@@ -220,12 +220,12 @@ def test_translate_round_trips_between_every_pair():
 
 
 def test_docs_table_names_only_existing_tests():
-    """Every line of docs/conventions.md is backed by a test that exists."""
+    """Every line of the README's conventions tables is backed by a test that exists."""
     import re
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    refs = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", (root / "docs/conventions.md").read_text())
+    refs = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", (root / "README.md").read_text())
     assert len(refs) >= 25
     for path, name in refs:
         assert re.search(rf"^def {name}\(", (root / path).read_text(), re.M), (path, name)
