@@ -34,7 +34,8 @@ PATHS = {
             "polyphase.FUSED_MIN_STRIDE": 1, "polyphase.FUSED_MAX_REDUCTION": 1 << 30,
             "polyphase.RUNS_MIN_STRIDE": 1, "polyphase.IMPLICIT_MIN_ROWS": 1,
             "polyphase.IMPLICIT_MAX_OFFSETS": 1 << 30, "polyphase.POSITION_MAX_OUT": 1 << 30,
-            "polyphase.POSITION_MAX_WASTE": 1e9, "_layout.BATCH_BELOW": 1 << 30},
+            "polyphase.POSITION_MAX_WASTE": 1e9, "_layout.BATCH_BELOW": 1 << 30,
+            "_layout.PARALLEL_BYTES": 0},
         "runs+shifted": {
             "polyphase.FUSED_MIN_STRIDE": 1 << 30, "polyphase.RUNS_MIN_STRIDE": 1,
             "polyphase.IMPLICIT_MIN_ROWS": 1, "polyphase.POSITION_MAX_OUT": 0},

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -18,6 +20,8 @@ COLS_BUDGET = 1 << 25   # elements of one column buffer before chunking over the
 BATCH_BELOW = 4096      # fold the samples into the GEMM when a sample has fewer columns
 CHUNK_BYTES = 1 << 19   # strided copies run in blocks of about this many bytes ...
 MAX_COPIES = 4096       # ... unless that takes more than this many copies
+THREADS = min(2, os.cpu_count() or 1)   # threads for batches of small products ...
+PARALLEL_BYTES = 1 << 22                # ... whose output is at least this large
 
 
 def window_source(x, start, length):
@@ -143,3 +147,31 @@ def chunks(outer, inner_bytes, copies):
     blocks = [tuple(slice(i, i + 1) for i in idx) + (slice(b, b + step),)
               for idx in np.ndindex(*outer[:a - 1]) for b in range(0, outer[a - 1], step)]
     return blocks if len(blocks) * copies <= MAX_COPIES else [()]
+
+
+@functools.lru_cache(maxsize=1)
+def _pool():
+    from concurrent.futures import ThreadPoolExecutor
+    return ThreadPoolExecutor(THREADS)
+
+
+def batched_matmul(a, b, out):
+    """``np.matmul(a, b, out=out)`` for a large batch of small products (which BLAS runs
+    on one thread), split over ``THREADS`` Python threads along the first batch axis of
+    ``out`` that has several entries (NumPy releases the GIL in ``matmul``)."""
+    axis = next((i for i, size in enumerate(out.shape[:-2]) if size >= THREADS), None)
+    if THREADS < 2 or axis is None or out.nbytes < PARALLEL_BYTES:
+        np.matmul(a, b, out=out)
+        return out
+    bounds = np.linspace(0, out.shape[axis], THREADS + 1).astype(int)
+
+    def part(lo, hi):
+        def cut(arr):
+            k = axis - (out.ndim - arr.ndim)
+            if k < 0 or arr.shape[k] == 1:
+                return arr
+            return arr[(slice(None),) * k + (slice(lo, hi),)]
+        np.matmul(cut(a), cut(b), out=cut(out))
+    for job in [_pool().submit(part, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
+        job.result()
+    return out

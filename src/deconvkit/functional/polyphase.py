@@ -39,7 +39,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from . import _layout
-from ._layout import batch_columns, chunks, contract, multiply, scatter_slices
+from ._layout import batch_columns, batched_matmul, chunks, contract, multiply, scatter_slices
 
 NAME = "polyphase"
 
@@ -267,7 +267,7 @@ def conv_transpose_fused(x, w, spec, out_size):
     b = b[(None, slice(None), slice(None)) + sum(((None, slice(None)) for _ in n_v[:-1]), ())]
     y = np.empty((n, g * cog) + tuple(out_size), x.dtype)
     blocks = (n, g, cog) + sum(((v, s) for v, s in zip(n_v, spec.stride)), ())
-    np.matmul(a, b, out=y.reshape(blocks))
+    batched_matmul(a, b, y.reshape(blocks))
     return y
 
 
