@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import ConvSpec
-from . import _args, direct, fft, gemm, matrix, polyphase
+from . import _args, _cost, direct, fft, gemm, matrix, polyphase
 
 __all__ = ["conv", "conv_transpose", "conv_weight_grad", "conv_transpose_weight_grad",
            "conv_matrix", "available_methods", "choose_method"]
@@ -36,10 +36,24 @@ def choose_method(operation: str, x_shape, w_shape, spec: ConvSpec) -> str:
         Shapes of the operation's input and weights (for weight gradients, of the
         input and of the weights being differentiated).
     spec : ConvSpec
+
+    Notes
+    -----
+    ``"polyphase"`` for strided problems and small kernels; ``"fft"`` for large dense
+    stride-1 kernels when its estimated time is lower. The estimates and their
+    constants are in ``deconvkit.functional._cost``.
+
+    Examples
+    --------
+    >>> choose_method("conv_transpose", (8, 64, 32, 32), (64, 64, 4, 4),
+    ...               ConvSpec((4, 4), stride=2, padding=1))
+    'polyphase'
+    >>> choose_method("conv", (1, 8, 128, 128), (8, 8, 31, 31), ConvSpec((31, 31)))
+    'fft'
     """
     if operation not in OPERATIONS:
         raise ValueError(f"operation must be one of {OPERATIONS}, got {operation!r}")
-    return "direct"
+    return _cost.choose(operation, tuple(x_shape), tuple(w_shape), spec)
 
 
 def _algorithm(method, operation, x_shape, w_shape, spec):
