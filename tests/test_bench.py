@@ -17,7 +17,7 @@ TINY = (Case("T1", "tiny 2-D", 2, 4, 6, (5, 5), 4, 2, 1, groups=2),
 def test_run_reports_every_case_and_agreement():
     pytest.importorskip("torch")
     out = io.StringIO()
-    rows = bench.run(TINY, rounds=1, min_time=0.0, out=out)
+    rows = bench.run(TINY, rounds=1, block_time=0.0, out=out)
     text = out.getvalue()
     assert [r["case"].name for r in rows] == ["T1", "T2"]
     assert all(err < 1e-5 for r in rows for err in r["errors"].values())

@@ -174,7 +174,7 @@ def _run_bench(args) -> int:
     if names and not set(names) <= set(known):
         raise ValueError(f"unknown case(s) {sorted(set(names) - set(known))}; known: {known}")
     cases = [c for c in bench.CASES if names is None or c.name in names]
-    rows = bench.run(cases, rounds=args.rounds, min_time=args.min_time, method=args.method)
+    rows = bench.run(cases, rounds=args.rounds, block_time=args.block_time, method=args.method)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write(bench.markdown_table(rows))
@@ -189,12 +189,13 @@ def _add_bench(subparsers) -> None:
                     "B1, B5 with deconvkit, PyTorch CPU and ONNX Runtime, interleaved in "
                     "one process; print medians, ratios, GFLOP/s, the fraction of this "
                     "machine's GEMM rate or bandwidth, extra memory and agreement.",
-        epilog="example: deconvkit bench --cases S1,S3 --rounds 11")
+        epilog="example: deconvkit bench --cases S1,S3 --rounds 9")
     p.add_argument("--cases", metavar="NAMES", help="comma-separated case names (default: all)")
     p.add_argument("--method", default="auto", help="deconvkit method (default auto)")
-    p.add_argument("--rounds", type=int, default=7, help="timed rounds at least (default 7)")
-    p.add_argument("--min-time", type=float, default=1.0, metavar="SECONDS",
-                   help="keep timing each case at least this long (default 1)")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="rounds; each runner times one block of calls per round (default 5)")
+    p.add_argument("--block-time", type=float, default=0.5, metavar="SECONDS",
+                   help="length of one runner's block of consecutive calls (default 0.5)")
     p.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     p.set_defaults(run=_run_bench)
 

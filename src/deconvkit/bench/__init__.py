@@ -1,7 +1,7 @@
 """The speed suite: deconvkit against PyTorch and ONNX Runtime, side by side.
 
-Each case is timed for every runner in one process, interleaved round by round after a
-warm-up, so all runners see the same machine state. Reported: median times, the ratio
+Each case is timed for every runner in one process after a warm-up, interleaved in
+blocks round by round, so all runners see the same machine state. Reported: median times, the ratio
 peer time / deconvkit time (> 1 means deconvkit is faster), GFLOP/s, the fraction of this
 machine's measured float32 GEMM rate (compute-bound cases) or copy bandwidth (memory-bound
 cases), deconvkit's peak extra memory (tracemalloc), and agreement of the outputs.
@@ -9,6 +9,7 @@ cases), deconvkit's peak extra memory (tracemalloc), and agreement of the output
 
 from __future__ import annotations
 
+import math
 import statistics
 import sys
 import time
@@ -25,22 +26,30 @@ __all__ = ["CASES", "Case", "run", "format_table", "markdown_table"]
 INTENSITY = 8.0   # flop per byte above which a case counts as compute-bound
 
 
-def _time_interleaved(runners, rounds, min_time):
-    """Median seconds per runner; rounds grow until each runner ran >= min_time total."""
-    for fn in runners.values():
+def _time_interleaved(runners, rounds, block_time):
+    """Median seconds per call for each runner, measured in interleaved blocks.
+
+    Round after round, each runner makes a block of consecutive calls lasting about
+    ``block_time``. The first third of every block is dropped: thread pools of the
+    previous runner (OpenBLAS, OpenMP, ONNX Runtime) busy-wait for a while after
+    their last call and would otherwise be charged to the next runner.
+    """
+    reps = {}
+    for name, fn in runners.items():
         fn()
-    times = {name: [] for name in runners}
-    start = time.perf_counter()
-    r = 0
-    while r < rounds or time.perf_counter() - start < min_time:
+        t0 = time.perf_counter()
+        fn()
+        reps[name] = max(3, math.ceil(block_time / max(time.perf_counter() - t0, 1e-6)))
+    kept = {name: [] for name in runners}
+    for _ in range(rounds):
         for name, fn in runners.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-        r += 1
-        if r >= 10 * rounds:
-            break
-    return {name: statistics.median(t) for name, t in times.items()}
+            block = []
+            for _ in range(reps[name]):
+                t0 = time.perf_counter()
+                fn()
+                block.append(time.perf_counter() - t0)
+            kept[name].extend(block[len(block) // 3:])
+    return {name: statistics.median(t) for name, t in kept.items()}
 
 
 def _peak_extra_bytes(fn):
@@ -54,7 +63,7 @@ def _peak_extra_bytes(fn):
     return peak - kept
 
 
-def run_case(case: Case, rounds=7, min_time=1.0, method="auto"):
+def run_case(case: Case, rounds=5, block_time=0.5, method="auto"):
     """Time one case; returns a dict row for :func:`format_table`."""
     x, w, dy = case.arrays()
     runners = {"deconvkit": peers.deconvkit_runner(case, x, w, dy, method)}
@@ -67,12 +76,12 @@ def run_case(case: Case, rounds=7, min_time=1.0, method="auto"):
             runners[name] = fn
     ours = peers.first(runners["deconvkit"]())
     errors = {n: rel_error(ours, peers.first(fn())) for n, fn in runners.items() if n != "deconvkit"}
-    medians = _time_interleaved(runners, rounds, min_time)
+    medians = _time_interleaved(runners, rounds, block_time)
     return dict(case=case, times=medians, errors=errors, notes=notes,
                 extra=_peak_extra_bytes(runners["deconvkit"]))
 
 
-def run(cases=CASES, rounds=7, min_time=1.0, method="auto", out=sys.stdout):
+def run(cases=CASES, rounds=5, block_time=0.5, method="auto", out=sys.stdout):
     """Measure the machine, run every case, print the table row by row; return the rows."""
     gemm, bw = machine.gemm_gflops(), machine.bandwidth_gbs()
     print(f"machine: float32 GEMM {gemm:.0f} GFLOP/s, copy bandwidth {bw:.1f} GB/s; "
@@ -80,7 +89,7 @@ def run(cases=CASES, rounds=7, min_time=1.0, method="auto", out=sys.stdout):
     rows = []
     print(_header(), file=out, flush=True)
     for case in cases:
-        row = run_case(case, rounds, min_time, method)
+        row = run_case(case, rounds, block_time, method)
         row.update(gemm=gemm, bandwidth=bw)
         rows.append(row)
         print(_line(row), file=out, flush=True)
