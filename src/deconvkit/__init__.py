@@ -10,6 +10,7 @@ A :class:`ConvSpec` describes the forward convolution; both operations share it.
 from .functional import (available_methods, choose_method, conv, conv_matrix, conv_transpose,
                          conv_transpose_weight_grad, conv_weight_grad)
 from .geometry import ConvSpec
+from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
@@ -25,4 +26,5 @@ def __getattr__(name):
 
 
 __all__ = ["ConvSpec", "conv", "conv_transpose", "conv_weight_grad",
-           "conv_transpose_weight_grad", "conv_matrix", "available_methods", "choose_method"]
+           "conv_transpose_weight_grad", "conv_matrix", "available_methods", "choose_method",
+           "get_num_threads", "set_num_threads"]
