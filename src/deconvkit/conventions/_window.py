@@ -77,14 +77,17 @@ class TransposeWindow:
     def ndim(self) -> int:
         return len(self.kernel_size)
 
+    def _uncropped(self) -> ConvSpec:
+        # the sizes before cropping are ConvSpec's, which owns every size formula
+        return ConvSpec(self.kernel_size, self.stride, 0, self.dilation, self.groups)
+
     @property
     def kernel_extent(self) -> tuple[int, ...]:
-        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
+        return self._uncropped().kernel_extent
 
     def full_size(self, input_size) -> tuple[int, ...]:
         """``L = (m-1)s + d(k-1) + 1`` per axis."""
-        m = _ints(input_size, self.ndim, "input_size")
-        return tuple((mi - 1) * s + e for mi, s, e in zip(m, self.stride, self.kernel_extent))
+        return self._uncropped().full_size(_ints(input_size, self.ndim, "input_size"))
 
     def output_size(self, input_size) -> tuple[int, ...]:
         """``L - lo - hi`` per axis; ``ValueError`` when an axis has no output."""
