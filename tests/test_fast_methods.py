@@ -35,14 +35,16 @@ PATHS = {
             "polyphase.RUNS_MIN_STRIDE": 1, "polyphase.IMPLICIT_MIN_ROWS": 1,
             "polyphase.IMPLICIT_MAX_OFFSETS": 1 << 30, "polyphase.POSITION_MAX_OUT": 1 << 30,
             "polyphase.POSITION_MAX_WASTE": 1e9, "_layout.BATCH_BELOW": 1 << 30,
-            "_layout.PARALLEL_BYTES": 0},
+            "_layout.PARALLEL_BYTES": 0, "_wgrad.MAX_WASTE": 0},
         "runs+shifted": {
             "polyphase.FUSED_MIN_STRIDE": 1 << 30, "polyphase.RUNS_MIN_STRIDE": 1,
-            "polyphase.IMPLICIT_MIN_ROWS": 1, "polyphase.POSITION_MAX_OUT": 0},
+            "polyphase.IMPLICIT_MIN_ROWS": 1, "polyphase.POSITION_MAX_OUT": 0,
+            "_wgrad.MAX_WASTE": 1e9, "_wgrad.STACK_BUDGET": 1},
         "by-phase+im2col": {
             "polyphase.FUSED_MIN_STRIDE": 1 << 30, "polyphase.RUNS_MIN_STRIDE": 1 << 30,
             "polyphase.IMPLICIT_MIN_ROWS": 1 << 30, "polyphase.POSITION_MAX_OUT": 0,
-            "_layout.BATCH_BELOW": 0, "_layout.CHUNK_BYTES": 1, "_layout.COLS_BUDGET": 64},
+            "_layout.BATCH_BELOW": 0, "_layout.CHUNK_BYTES": 1, "_layout.COLS_BUDGET": 64,
+            "_wgrad.MAX_WASTE": 0},
     },
     "fft": {
         "default": {},
@@ -150,10 +152,12 @@ def test_edge_cases(method, path, edge, dtype):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_named_method_runs(method, monkeypatch):
-    """The requested method is the one that ran (weight gradients run its ``conv``)."""
+    """The requested method is the one that ran (weight gradients run its ``conv``, or
+    its own ``weight_grad`` where it has one)."""
     module = importlib.import_module(f"deconvkit.functional.{method}")
     calls = []
-    for name in ("conv", "conv_transpose"):
+    wg = "weight_grad" if hasattr(module, "weight_grad") else "conv"
+    for name in ("conv", "conv_transpose", "weight_grad")[:3 if wg == "weight_grad" else 2]:
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a))
     x, w = np.ones((2, 4, 7, 6), np.float32), np.ones((4, 3, 4, 3), np.float32)
@@ -161,7 +165,7 @@ def test_named_method_runs(method, monkeypatch):
     dk.conv(y, w, stride=2, padding=1, groups=2, method=method)
     dk.conv_weight_grad(y, x, (4, 3), stride=2, padding=1, groups=2, method=method)
     dk.conv_transpose_weight_grad(x, y, (4, 3), stride=2, padding=1, groups=2, method=method)
-    assert calls == ["conv_transpose", "conv", "conv", "conv"]
+    assert calls == ["conv_transpose", "conv", wg, wg]
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -20,7 +20,13 @@ def weight_grad(x, dy, spec, algorithm):
 
     ``x (N, C_in, *n)`` is the convolution's input, ``dy (N, C_out, *m)`` the
     gradient of its output (``m`` may be smaller than the conv output size).
+    An algorithm may compute this itself (``weight_grad(x, dy, spec)``, used where its
+    ``weight_grad_applies(x.shape, dy.shape, spec)``); otherwise its ``conv`` runs on
+    the role-swapped problem.
     """
+    applies = getattr(algorithm, "weight_grad_applies", None)
+    if applies is not None and applies(x.shape, dy.shape, spec):
+        return algorithm.weight_grad(x, dy, spec)
     n, c_in, *size = x.shape
     c_out, groups = dy.shape[1], spec.groups
     cig = c_in // groups

@@ -106,6 +106,12 @@ def _regular(p, l):
     return (np.arange(p)[:, None] + p * np.arange(l)[None, :]).ravel()
 
 
+def _is_regular(plan):
+    """Whether tap ``j`` of the plan is ``q + s*l`` at phase ``q``, offset ``l`` (all hit)."""
+    p, l = plan.taps.shape
+    return plan.taps.size == plan.size and np.array_equal(plan.taps.ravel(), _regular(p, l))
+
+
 def phase_weights(w, tables):
     """``w (C, C', *k)`` gathered to ``(C, C', *P, *L)``: ``[..., p, l] = w[..., T[p, l]]``,
     where a table entry ``k`` (one past the last tap) is a zero. A view when it can be."""
@@ -410,3 +416,6 @@ def conv_by_position(x, w, spec, out_size):
                                  tuple(len(a[0]) for a in axes)).ravel()
     y = prod[:, e_idx, :, r_idx, :]                            # (M, g, cog, n)
     return np.ascontiguousarray(y.transpose(3, 1, 2, 0)).reshape((n, c_out) + tuple(out_size))
+
+
+from ._wgrad import applies as weight_grad_applies, weight_grad  # noqa: E402  (uses this module)
