@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import os
 
@@ -22,6 +23,7 @@ CHUNK_BYTES = 1 << 19   # strided copies run in blocks of about this many bytes 
 MAX_COPIES = 4096       # ... unless that takes more than this many copies
 THREADS = min(2, os.cpu_count() or 1)   # threads for batches of small products ...
 PARALLEL_BYTES = 1 << 22                # ... whose output is at least this large
+BLOCKS_MIN_STRIDE = 2   # space to depth by block copies when every stride is at least this
 
 
 def window_source(x, start, length):
@@ -129,6 +131,46 @@ def scatter_slices(offset, m, s, lo, n_out):
         return None
     o = first * s + offset - lo
     return slice(first, last + 1), slice(o, o + (last - first) * s + 1, s)
+
+
+def blocks_apply(size, strides, phases):
+    """Whether :func:`space_to_depth_blocks` can fill these phases of an input of ``size``."""
+    return (min(strides) >= BLOCKS_MIN_STRIDE and not any(m % s for m, s in zip(size, strides))
+            and all(tuple(p) == tuple(range(s)) for p, s in zip(phases, strides)))
+
+
+def space_to_depth_blocks(view, x, strides, starts):
+    """``view[n, c, *q, *u] = x[n, c, s*u + q + start]`` for every phase ``q`` (zero where
+    that is outside ``x``; ``s`` divides the size of ``x``). With
+    ``start = s*a + b``, the input viewed as ``(V, s)`` blocks per axis gives the phases
+    ``q < s - b`` from block ``u + a`` and the others from block ``u + a + 1``: at most two
+    block copies per axis, run in cache-sized blocks of ``(n, c)``."""
+    n, c, *size = x.shape
+    nd = len(size)
+    split = x.reshape((n, c) + sum(((m // s, s) for m, s in zip(size, strides)), ()))
+    src = split.transpose((0, 1) + tuple(range(3, 2 + 2 * nd, 2)) + tuple(range(2, 2 + 2 * nd, 2)))
+    pieces = []
+    for m, s, start, u in zip(size, strides, starts, view.shape[2 + nd:]):
+        a, b = divmod(start, s)
+        axis = []
+        for q0, q1, src_q, shift in ((0, s - b, b, a), (s - b, s, 0, a + 1)):
+            lo = min(max(0, -shift), u)
+            hi = max(min(u, m // s - shift), lo)
+            if q0 < q1:                     # an empty u range only has margins
+                axis.append((slice(q0, q1), slice(lo, hi),
+                             slice(src_q, src_q + q1 - q0), slice(lo + shift, hi + shift)))
+        pieces.append(axis)
+    for a, axis in enumerate(pieces):      # the margins: outside x along axis a
+        for q, u, _, _ in axis:
+            at = (slice(None),) * (2 + a) + (q,) + (slice(None),) * (nd - 1)
+            view[at + (slice(0, u.start),)] = 0
+            view[at + (slice(u.stop, None),)] = 0
+    combos = list(itertools.product(*pieces))
+    for block in chunks((n, c), math.prod(size) * x.itemsize, len(combos)):
+        vb, sb = view[block], src[block]
+        for combo in combos:
+            vb[(slice(None),) * 2 + tuple(p[0] for p in combo) + tuple(p[1] for p in combo)] = \
+                sb[(slice(None),) * 2 + tuple(p[2] for p in combo) + tuple(p[3] for p in combo)]
 
 
 def chunks(outer, inner_bytes, copies):

@@ -40,6 +40,13 @@ def applies(x_shape, dy_shape, spec):
     return _layout(spec, dy_shape[2:])[2] <= MAX_WASTE
 
 
+def _is_regular(plan):
+    """Whether tap ``j`` of the plan is ``q + s*l`` at phase ``q``, offset ``l`` (all hit)."""
+    p, l = plan.taps.shape
+    return plan.taps.size == plan.size and np.array_equal(plan.taps.ravel(),
+                                                          polyphase._regular(p, l))
+
+
 @functools.lru_cache(maxsize=128)
 def _tap_index(k, s, d):
     """Per tap ``j``: its phase row ``p`` and offset ``l`` in the taps table of the plan."""
@@ -106,7 +113,7 @@ def _gather_taps(prod, plans, spec, cig):
     nd = len(plans)
     g, cog = prod.shape[0], prod.shape[1 + nd]
     prod = prod.reshape(prod.shape[:2 + nd] + (cig,) + tuple(len(p.phases) for p in plans))
-    if all(polyphase._is_regular(p) for p in plans):
+    if all(_is_regular(p) for p in plans):
         # tap j = l*s + p: interleave the (L, P) axes and the taps are a reshape
         perm = (0, 1 + nd, 2 + nd) + sum(((1 + a, 3 + nd + a) for a in range(nd)), ())
         dw = prod.transpose(perm)

@@ -106,12 +106,6 @@ def _regular(p, l):
     return (np.arange(p)[:, None] + p * np.arange(l)[None, :]).ravel()
 
 
-def _is_regular(plan):
-    """Whether tap ``j`` of the plan is ``q + s*l`` at phase ``q``, offset ``l`` (all hit)."""
-    p, l = plan.taps.shape
-    return plan.taps.size == plan.size and np.array_equal(plan.taps.ravel(), _regular(p, l))
-
-
 def phase_weights(w, tables):
     """``w (C, C', *k)`` gathered to ``(C, C', *P, *L)``: ``[..., p, l] = w[..., T[p, l]]``,
     where a table entry ``k`` (one past the last tap) is a zero. A view when it can be."""
@@ -318,8 +312,12 @@ def space_to_depth(x, strides, phases, starts, n_u, layout):
     """
     n, c, *size = x.shape
     shape = (n, c) + tuple(len(p) for p in phases) + tuple(n_u)
-    out = np.zeros([shape[a] for a in layout], x.dtype)
+    blocks = _layout.blocks_apply(size, strides, phases)
+    out = (np.empty if blocks else np.zeros)([shape[a] for a in layout], x.dtype)
     view = out.transpose(np.argsort(layout))
+    if blocks:
+        _layout.space_to_depth_blocks(view, x, strides, starts)
+        return out
     for block in chunks((n, c), math.prod(size) * x.itemsize, math.prod(map(len, phases))):
         vb, xb = view[block], x[block]
         for idx in itertools.product(*(range(len(p)) for p in phases)):
