@@ -180,3 +180,22 @@ def test_inputs_unchanged_and_output_fresh(method):
     assert np.array_equal(x, x0) and np.array_equal(w, w0)
     assert y.flags.c_contiguous and back.flags.c_contiguous
     assert not np.shares_memory(y, x) and not np.shares_memory(back, y)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_space_to_depth_blocks_equal_phases(data):
+    """The block copies write every element (margins included) as the phase-by-phase fill."""
+    from deconvkit.functional import _layout, polyphase
+    nd = data.draw(st.integers(1, 3))
+    s = [data.draw(st.integers(1, 4)) for _ in range(nd)]
+    size = [si * data.draw(st.integers(1, 3)) for si in s]
+    starts = [data.draw(st.integers(-2 * si - 1, si + 1)) for si in s]
+    n_u = [data.draw(st.integers(1, m // si + 3)) for m, si in zip(size, s)]
+    x = np.random.default_rng(0).standard_normal([2, 3] + size)
+    phases = [tuple(range(si)) for si in s]
+    with configured({"_layout.BLOCKS_MIN_STRIDE": 1 << 30}):
+        want = polyphase.space_to_depth(x, s, phases, starts, n_u, tuple(range(2 + 2 * nd)))
+    got = np.full(want.shape, np.nan)
+    _layout.space_to_depth_blocks(got, x, s, starts)
+    assert np.array_equal(got, want)
