@@ -39,7 +39,7 @@ PATHS = {
         "runs+shifted": {
             "polyphase.FUSED_MIN_STRIDE": 1 << 30, "polyphase.RUNS_MIN_STRIDE": 1,
             "polyphase.IMPLICIT_MIN_ROWS": 1, "polyphase.POSITION_MAX_OUT": 0,
-            "_wgrad.MAX_WASTE": 1e9, "_wgrad.STACK_BUDGET": 1, "_layout.BLOCKS_MIN_STRIDE": 1},
+            "_wgrad.MAX_WASTE": 1e9, "_layout.STACK_BUDGET": 1, "_layout.BLOCKS_MIN_STRIDE": 1},
         "by-phase+im2col": {
             "polyphase.FUSED_MIN_STRIDE": 1 << 30, "polyphase.RUNS_MIN_STRIDE": 1 << 30,
             "polyphase.IMPLICIT_MIN_ROWS": 1 << 30, "polyphase.POSITION_MAX_OUT": 0,

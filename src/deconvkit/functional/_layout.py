@@ -23,6 +23,7 @@ CHUNK_BYTES = 1 << 19   # strided copies run in blocks of about this many bytes 
 MAX_COPIES = 4096       # ... unless that takes more than this many copies
 THREADS = min(2, os.cpu_count() or 1)   # threads for batches of small products ...
 PARALLEL_BYTES = 1 << 22                # ... whose output is at least this large
+STACK_BUDGET = 1 << 24  # elements of the stacked products of the shifted-view GEMMs
 BLOCKS_MIN_STRIDE = 2   # space to depth by block copies when every stride is at least this
 
 

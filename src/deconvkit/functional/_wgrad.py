@@ -20,13 +20,12 @@ import math
 
 import numpy as np
 
-from . import polyphase
+from . import _layout, polyphase
 
-MAX_WASTE = 2.0          # computed products per needed product (zero taps x grid padding)
-STACK_BUDGET = 1 << 24   # elements of the stacked shifted copies of dy per GEMM
+MAX_WASTE = 2.0   # computed products per needed product (zero taps x grid padding)
 
 
-def _layout(spec, m):
+def _grid(spec, m):
     """Plans, component grid ``n_u`` and the waste of the shifted GEMMs for ``dy`` of size ``m``."""
     plans = polyphase._plans(spec)
     n_u = [mm + p.span - 1 for mm, p in zip(m, plans)]
@@ -37,7 +36,7 @@ def _layout(spec, m):
 
 def applies(x_shape, dy_shape, spec):
     """Whether the shifted GEMMs waste at most ``MAX_WASTE`` times the needed products."""
-    return _layout(spec, dy_shape[2:])[2] <= MAX_WASTE
+    return _grid(spec, dy_shape[2:])[2] <= MAX_WASTE
 
 
 def _is_regular(plan):
@@ -64,7 +63,7 @@ def weight_grad(x, dy, spec):
     n, c_in, *size = x.shape
     c_out, g, nd = dy.shape[1], spec.groups, spec.ndim
     m = tuple(dy.shape[2:])
-    plans, n_u, _ = _layout(spec, m)
+    plans, n_u, _ = _grid(spec, m)
     phases = [p.phases for p in plans]
     starts = [p.stride * p.cmin - lo for p, (lo, _) in zip(plans, spec.padding)]
     rows = c_in // g * math.prod(len(p) for p in phases)
@@ -94,7 +93,7 @@ def _shifted_products(xsd, dyg, plans, n_u):
     shifts = [sum(i * p.step * pitch for i, p, pitch in zip(l, plans, pitches))
               for l in np.ndindex(*offsets)]
     width = total - max(shifts)
-    step = max(1, STACK_BUDGET // (g * cog * total))
+    step = max(1, _layout.STACK_BUDGET // (g * cog * total))
     out = np.empty((g, len(shifts), cog, rows), xsd.dtype)
     for a in range(0, len(shifts), step):
         part = shifts[a:a + step]

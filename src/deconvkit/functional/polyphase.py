@@ -330,22 +330,27 @@ def space_to_depth(x, strides, phases, starts, n_u, layout):
 
 
 def shifted_gemms(wm, xsd, plans, n, n_u, out_size):
-    """``y[n, g, o, i] = sum_l wm[g, o, :, l] @ X[g, :, n, i + cmin + l*step]``: one GEMM
-    per offset ``l`` with a shifted flat view of ``X (G, rows, N * prod(n_u))`` (columns
-    that straddle rows or samples are computed and dropped)."""
+    """``y[n, g, o, i] = sum_l wm[g, o, :, l] @ X[g, :, n, i + cmin + l*step]`` with shifted
+    flat views of ``X (G, rows, N * prod(n_u))`` (columns that straddle rows or samples are
+    computed and dropped): the offsets' weights stacked as the rows of one GEMM (in
+    batches of ``STACK_BUDGET`` elements of its output), then the shifted sum."""
     g, rows, total = xsd.shape
+    cog = wm.shape[1]
     pitches = [math.prod(n_u[a + 1:]) for a in range(len(n_u))]
     shifts = [sum(i * p.step * pitch for i, p, pitch in zip(l, plans, pitches))
               for l in np.ndindex(*(p.offsets for p in plans))]
     width = total - max(shifts)
-    y = tmp = None
-    for i, sh in enumerate(shifts):
-        wl = np.ascontiguousarray(wm[..., i])
-        if y is None:
-            y = np.matmul(wl, xsd[..., sh:sh + width])
-        else:
-            tmp = np.matmul(wl, xsd[..., sh:sh + width], out=tmp)
-            y += tmp
+    step = max(1, _layout.STACK_BUDGET // (g * cog * total))
+    y = None
+    for a in range(0, len(shifts), step):
+        part = shifts[a:a + step]
+        ws = np.ascontiguousarray(np.moveaxis(wm[..., a:a + len(part)], 3, 1))
+        z = np.matmul(ws.reshape(g, -1, rows), xsd).reshape(g, len(part), cog, total)
+        for i, sh in enumerate(part):
+            if y is None:
+                y = z[:, i, :, sh:sh + width].copy()
+            else:
+                y += z[:, i, :, sh:sh + width]
     item = y.itemsize
     view = as_strided(y, (g, y.shape[1], n) + tuple(out_size),
                       y.strides[:2] + (math.prod(n_u) * item,) + tuple(p * item for p in pitches),
