@@ -3,6 +3,7 @@
 * :func:`window_source`, :func:`windows`: padded input ranges and im2col as strided views;
 * :func:`contract`: gather the columns of a window view and multiply them with one GEMM
   per group, batching the samples into the GEMM and bounding the column buffer;
+* :func:`shifted_gemms`: a sum of GEMMs with shifted flat views (no im2col);
 * :func:`scatter_slices`, :func:`chunks`: the slices of strided scatters and gathers
   (col2im, depth to space, space to depth), and cache-sized blocks to run them in.
 """
@@ -15,7 +16,7 @@ import math
 import os
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 COLS_BUDGET = 1 << 25   # elements of one column buffer before chunking over the batch
 BATCH_BELOW = 4096      # fold the samples into the GEMM when a sample has fewer columns
@@ -119,6 +120,35 @@ def multiply(wm, cols, n_red, layout):
     n, g, red, pos = cols.shape[0], cols.shape[1], cols.shape[2:2 + n_red], cols.shape[2 + n_red:]
     y = np.matmul(wm, cols.reshape(n, g, math.prod(red), -1))
     return y.reshape((n, g, -1) + pos)
+
+
+def shifted_gemms(wm, xsd, plans, n, n_u, out_size):
+    """``y[n, g, o, i] = sum_l wm[g, o, :, l] @ X[g, :, n, i + cmin + l*step]`` with shifted
+    flat views of ``X (G, rows, N * prod(n_u))`` (columns that straddle rows or samples are
+    computed and dropped): the offsets' weights stacked as the rows of one GEMM (in
+    batches of ``STACK_BUDGET`` elements of its output), then the shifted sum."""
+    g, rows, total = xsd.shape
+    cog = wm.shape[1]
+    pitches = [math.prod(n_u[a + 1:]) for a in range(len(n_u))]
+    shifts = [sum(i * p.step * pitch for i, p, pitch in zip(l, plans, pitches))
+              for l in np.ndindex(*(p.offsets for p in plans))]
+    width = total - max(shifts)
+    step = max(1, STACK_BUDGET // (g * cog * total))
+    y = None
+    for a in range(0, len(shifts), step):
+        part = shifts[a:a + step]
+        ws = np.ascontiguousarray(np.moveaxis(wm[..., a:a + len(part)], 3, 1))
+        z = np.matmul(ws.reshape(g, -1, rows), xsd).reshape(g, len(part), cog, total)
+        for i, sh in enumerate(part):
+            if y is None:
+                y = z[:, i, :, sh:sh + width].copy()
+            else:
+                y += z[:, i, :, sh:sh + width]
+    item = y.itemsize
+    view = as_strided(y, (g, y.shape[1], n) + tuple(out_size),
+                      y.strides[:2] + (math.prod(n_u) * item,) + tuple(p * item for p in pitches),
+                      writeable=False)
+    return np.moveaxis(view, 2, 0)
 
 
 def scatter_slices(offset, m, s, lo, n_out):

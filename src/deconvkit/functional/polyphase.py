@@ -291,7 +291,7 @@ def conv(x, w, spec):
         # (c_in, *P, n, *n_u): channels and phases are the GEMM rows, (n, *u) its columns
         order = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
         xsd = space_to_depth(x, spec.stride, phases, starts, n_u, order)
-        y = shifted_gemms(wp.reshape((g, c_out // g, rows, offsets)),
+        y = _layout.shifted_gemms(wp.reshape((g, c_out // g, rows, offsets)),
                           xsd.reshape((g, rows, -1)), plans, n, n_u, out_size)
     else:
         xsd = space_to_depth(x, spec.stride, phases, starts, n_u, tuple(range(2 + 2 * nd)))
@@ -327,35 +327,6 @@ def space_to_depth(x, strides, phases, starts, n_u, layout):
                 vb[(slice(None),) * 2 + idx + tuple(u for u, _ in sl)] = \
                     xb[(slice(None),) * 2 + tuple(o for _, o in sl)]
     return out
-
-
-def shifted_gemms(wm, xsd, plans, n, n_u, out_size):
-    """``y[n, g, o, i] = sum_l wm[g, o, :, l] @ X[g, :, n, i + cmin + l*step]`` with shifted
-    flat views of ``X (G, rows, N * prod(n_u))`` (columns that straddle rows or samples are
-    computed and dropped): the offsets' weights stacked as the rows of one GEMM (in
-    batches of ``STACK_BUDGET`` elements of its output), then the shifted sum."""
-    g, rows, total = xsd.shape
-    cog = wm.shape[1]
-    pitches = [math.prod(n_u[a + 1:]) for a in range(len(n_u))]
-    shifts = [sum(i * p.step * pitch for i, p, pitch in zip(l, plans, pitches))
-              for l in np.ndindex(*(p.offsets for p in plans))]
-    width = total - max(shifts)
-    step = max(1, _layout.STACK_BUDGET // (g * cog * total))
-    y = None
-    for a in range(0, len(shifts), step):
-        part = shifts[a:a + step]
-        ws = np.ascontiguousarray(np.moveaxis(wm[..., a:a + len(part)], 3, 1))
-        z = np.matmul(ws.reshape(g, -1, rows), xsd).reshape(g, len(part), cog, total)
-        for i, sh in enumerate(part):
-            if y is None:
-                y = z[:, i, :, sh:sh + width].copy()
-            else:
-                y += z[:, i, :, sh:sh + width]
-    item = y.itemsize
-    view = as_strided(y, (g, y.shape[1], n) + tuple(out_size),
-                      y.strides[:2] + (math.prod(n_u) * item,) + tuple(p * item for p in pitches),
-                      writeable=False)
-    return np.moveaxis(view, 2, 0)
 
 
 # ---------------------------------------------------------------- small outputs
