@@ -5,6 +5,9 @@ The gradient of ``conv`` with respect to ``w`` is itself a convolution: the inpu
 at stride ``d`` and dilation ``s`` (the two exchange roles too). The gradient of
 ``conv_transpose`` with respect to its ``w`` is the same function with ``x`` and
 ``dy`` swapped, because ``conv_transpose(x, w)`` is the adjoint of ``conv(·, w)``.
+An algorithm may bring its own weight gradient for the problems it suits
+(``polyphase``: shifted-view GEMMs over the input's phase components, see
+:mod:`._wgrad`); the role swap remains the path of every other case.
 """
 
 from __future__ import annotations

@@ -18,10 +18,12 @@ offset ``c_j = (j*d - shift) div s``. Grouping the taps by phase:
 * ``conv``: the adjoint. ``y[i] = sum_q sum_l W[q, l] X_q[i + c_min + l*step]`` where
   ``X_q[u] = x_pad[s*u + q]`` are the polyphase components of the input, gathered once
   (space to depth, zero padding included). ``y`` is then a sum over the offsets ``l``
-  of GEMMs with shifted flat views of them (no im2col), or one GEMM with an im2col
+  of shifted flat views of one GEMM of them with the offsets' weights stacked as rows
+  (no im2col), or one GEMM with an im2col
   when the offsets are many and the phases few. When the output is tiny and the kernel
   big (weight gradients), one GEMM per output position reads the input's dilation
-  phases as shifted flat views instead.
+  phases as shifted flat views instead. Weight gradients have their own path
+  (:mod:`._wgrad`) where it wastes little.
 
 With ``d = 1`` every phase uses the offsets ``0..ceil(k/s)-1``, so nothing is multiplied
 by an inserted zero unless ``s`` does not divide ``k``. Phases no tap reaches (``s > k``
@@ -308,7 +310,8 @@ def space_to_depth(x, strides, phases, starts, n_u, layout):
     """``xsd[n, c, *p, *u] = x[n, c, s*u + phases[p] + start]`` (zero outside ``x``).
 
     Returned in the physical axis order ``layout`` (a permutation of the logical axes
-    ``(n, c, *p, *u)``); filled phase by phase in cache-sized blocks of ``(n, c)``.
+    ``(n, c, *p, *u)``); filled phase by phase in cache-sized blocks of ``(n, c)``, or by
+    :func:`._layout.space_to_depth_blocks` when every phase is wanted.
     """
     n, c, *size = x.shape
     shape = (n, c) + tuple(len(p) for p in phases) + tuple(n_u)
