@@ -22,6 +22,8 @@ __all__ = ["ConvSpec", "same_padding"]
 
 
 def _is_int(v) -> bool:
+    if type(v) is int:  # the common case, without the slower ABC check
+        return True
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
