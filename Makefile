@@ -28,5 +28,4 @@ clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m pip install --quiet onnx onnxruntime
 	$(BIN)/deconvkit bench --markdown benchmarks/results.md
