@@ -14,7 +14,9 @@ convolution.
   :class:`ResizeConv`, :class:`Crop`, :class:`Add`, :class:`Concat`, :class:`Sequential`;
 * :mod:`~deconvkit.nn.init` (He, Glorot, bilinear, ICNR), :class:`SoftmaxCrossEntropy`,
   :class:`SGD`, :class:`Adam` and schedules, :func:`save` / :func:`load`,
-  :func:`check_gradients`.
+  :func:`check_gradients`;
+* :func:`fcn`, a small FCN-32s / -16s / -8s family with a choice of upsampling
+  (:data:`HEADS`, :data:`UPSAMPLINGS`, :mod:`~deconvkit.nn.models`).
 
 A network with skips is a :class:`Module` whose ``forward`` calls its children
 and whose ``backward`` calls their ``backward`` in reverse order, summing the
@@ -28,6 +30,7 @@ from .gradcheck import check_gradients
 from .io import load, save
 from .loss import SoftmaxCrossEntropy, log_softmax
 from .merge import Add, Concat
+from .models import HEADS, UPSAMPLINGS, fcn
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm, Dropout
 from .optim import SGD, Adam, CosineLR, LRSchedule, Optimizer, PolyLR, StepLR
@@ -39,4 +42,4 @@ __all__ = ["Module", "Parameter", "Sequential", "Conv", "ConvTranspose", "Deconv
            "Upsample", "PixelShuffle", "ResizeConv", "Crop", "Add", "Concat",
            "interpolation_matrix", "init", "SoftmaxCrossEntropy", "log_softmax", "Optimizer",
            "SGD", "Adam", "LRSchedule", "StepLR", "PolyLR", "CosineLR", "save", "load",
-           "check_gradients"]
+           "check_gradients", "fcn", "HEADS", "UPSAMPLINGS"]
