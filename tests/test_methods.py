@@ -99,3 +99,22 @@ def test_auto_runs_the_chosen_method(monkeypatch):
                         lambda *a: calls.append(chosen) or real(*a))
     dk.conv_transpose(x, w, stride=2, padding=1)
     assert calls == [chosen]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("batch", [1, 2])
+def test_results_are_writable_contiguous_arrays(method, batch):
+    """Algorithms may compute into views of their buffers; users always get owned arrays."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, 64, 4, 4)).astype(np.float32)
+    w1 = rng.standard_normal((6, 64, 1, 1)).astype(np.float32)
+    y = dk.conv(x, w1, np.ones(6, np.float32), method=method)       # bias added in place
+    wt = rng.standard_normal((64, 3, 4, 4)).astype(np.float32)
+    results = [y, dk.conv_transpose(x, wt, stride=2, padding=1, method=method),
+               dk.conv(x, rng.standard_normal((8, 64, 3, 3)).astype(np.float32), stride=2,
+                       method=method),
+               dk.conv_weight_grad(x, y, 1, method=method),
+               dk.conv_transpose_weight_grad(y, x, 1, method=method)]
+    for r in results:
+        assert r.flags.writeable and r.flags.c_contiguous
+        r[...] = 0  # and writing to it is allowed

@@ -69,7 +69,16 @@ def _algorithm(method, operation, x_shape, w_shape, spec):
     return module
 
 
+def _owned(y):
+    """The result as a writable C-contiguous array: algorithms may return views of
+    their work buffers (read-only strided views among them), users get arrays."""
+    if not (y.flags.writeable and y.flags.c_contiguous):
+        y = np.array(y, order="C")
+    return y
+
+
 def _add_bias(y, b):
+    y = _owned(y)
     if b is not None:
         y += b.reshape((1, -1) + (1,) * (y.ndim - 2))
     return y

@@ -87,7 +87,7 @@ def conv_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilation=1, gro
     array([[ 8., 12.],
            [20., 24.]])
     """
-    from . import _algorithm
+    from . import _algorithm, _owned
     x, dy, ndim, ks = _grad_inputs(x, dy, kernel_size, groups)
     spec = ConvSpec.create(ndim, ks, stride=stride, padding=padding, dilation=dilation,
                            groups=groups, input_size=x.shape[2:])
@@ -97,7 +97,7 @@ def conv_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilation=1, gro
                          f"size {x.shape[2:]}), got {dy.shape[2:]}")
     w_shape = (dy.shape[1], x.shape[1] // groups) + spec.kernel_size
     algorithm = _algorithm(method, "conv_weight_grad", x.shape, w_shape, spec)
-    return weight_grad(x, dy, spec, algorithm)
+    return _owned(weight_grad(x, dy, spec, algorithm))
 
 
 def conv_transpose_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilation=1,
@@ -133,14 +133,14 @@ def conv_transpose_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilat
     >>> conv_transpose_weight_grad(x, dy, 3, stride=2)[0, 0]
     array([2., 4., 6.])
     """
-    from . import _algorithm
+    from . import _algorithm, _owned
     x, dy, ndim, ks = _grad_inputs(x, dy, kernel_size, groups)
     spec = ConvSpec.create(ndim, ks, stride=stride, padding=padding, dilation=dilation,
                            groups=groups, input_size=x.shape[2:], transposed=True,
                            output_size=dy.shape[2:])
     w_shape = (x.shape[1], dy.shape[1] // groups) + spec.kernel_size
     algorithm = _algorithm(method, "conv_transpose_weight_grad", x.shape, w_shape, spec)
-    return weight_grad(dy, x, spec, algorithm)
+    return _owned(weight_grad(dy, x, spec, algorithm))
 
 
 def conv_matrix(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1):

@@ -43,10 +43,6 @@ UPSAMPLINGS = ("bilinear", "learned_bilinear", "learned_random", "deconv_stack",
 
 _FACTORS = {"fcn32s": (8,), "fcn16s": (2, 4), "fcn8s": (2, 2, 2)}
 _SKIP_STRIDES = (4, 2)
-# The 1x1 score convolutions are plain matrix products: "gemm" is the natural
-# method, and method="auto" may pick "polyphase", whose output for a batch of
-# one is currently a read-only view that the bias cannot be added to in place.
-_SCORE_METHOD = "gemm"
 
 
 def _check_name(name, allowed, what):
@@ -209,15 +205,14 @@ class FCN(Module):
         self.in_channels, self.num_classes = in_channels, num_classes
         self.encoder = Encoder(in_channels, width, rng=rng, dtype=dtype)
         channels = dict(zip((2, 4, 8), self.encoder.channels))
-        self.score8 = Conv(channels[8], num_classes, 1, rng=rng, dtype=dtype, method=_SCORE_METHOD)
+        self.score8 = Conv(channels[8], num_classes, 1, rng=rng, dtype=dtype)
         self._ups, self._skips = [], []
         for i, factor in enumerate(_FACTORS[head]):
             up = upsampler(upsampling, num_classes, factor, rng=rng, dtype=dtype)
             setattr(self, f"up{i}", up)
             self._ups.append(up)
         for i, stride in enumerate(_SKIP_STRIDES[:len(_FACTORS[head]) - 1]):
-            score = Conv(channels[stride], num_classes, 1, init="zeros", dtype=dtype,
-                         method=_SCORE_METHOD)
+            score = Conv(channels[stride], num_classes, 1, init="zeros", dtype=dtype)
             setattr(self, f"score{stride}", score)
             setattr(self, f"crop{i}", Crop(0))
             setattr(self, f"fuse{i}", Add())
