@@ -13,7 +13,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from . import functional as F
-from .geometry import ConvSpec
+from .functional._grads import sample_spec
 
 __all__ = ["ConvOperator"]
 
@@ -45,18 +45,12 @@ class ConvOperator(LinearOperator):
 
     def __init__(self, w, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
                  method="auto"):
-        w = np.asarray(w)
-        self.w, self.method = w, method
-        self.input_shape = tuple(input_shape)
-        if len(self.input_shape) != w.ndim - 1:
-            raise ValueError(f"input_shape must be (C_in, *spatial) with {w.ndim - 2} spatial "
-                             f"axes for w of shape {w.shape}, got {self.input_shape}")
-        self.spec = ConvSpec.create(w.ndim - 2, w.shape[2:], stride=stride, padding=padding,
-                                    dilation=dilation, groups=groups,
-                                    input_size=self.input_shape[1:])
+        self.w, self.input_shape, self.spec = sample_spec(
+            w, input_shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        self.method = method
         self.output_shape = (w.shape[0],) + self.spec.conv_output_size(self.input_shape[1:])
         shape = (math.prod(self.output_shape), math.prod(self.input_shape))
-        super().__init__(dtype=w.dtype, shape=shape)
+        super().__init__(dtype=self.w.dtype, shape=shape)
 
     def _kwargs(self):
         s = self.spec

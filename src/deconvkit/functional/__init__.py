@@ -78,7 +78,6 @@ def _owned(y):
 
 
 def _add_bias(y, b):
-    y = _owned(y)
     if b is not None:
         y += b.reshape((1, -1) + (1,) * (y.ndim - 2))
     return y
@@ -134,7 +133,7 @@ def conv(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, method="aut
         return np.zeros(out_shape, dtype)
     y = _algorithm(method, "conv", x.shape, w.shape, spec).conv(x, w, spec)
     assert y.shape == out_shape and y.dtype == dtype
-    return _add_bias(y, b)
+    return _add_bias(_owned(y), b)
 
 
 def conv_transpose(x, w, b=None, *, stride=1, padding=0, output_padding=0, output_size=None,
@@ -197,7 +196,7 @@ def conv_transpose(x, w, b=None, *, stride=1, padding=0, output_padding=0, outpu
         return np.zeros(out_shape, dtype)
     y = _algorithm(method, "conv_transpose", x.shape, w.shape, spec).conv_transpose(x, w, spec)
     assert y.shape == out_shape and y.dtype == dtype
-    return _add_bias(y, b)
+    return _add_bias(_owned(y), b)
 
 
 def _spatial(output_size, ndim):

@@ -167,6 +167,16 @@ def conv_matrix(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1):
     array([[1., 2., 0.],
            [0., 1., 2.]])
     """
+    w, input_shape, spec = sample_spec(w, input_shape, stride=stride, padding=padding,
+                                       dilation=dilation, groups=groups)
+    return matrix.build(w, input_shape[0], input_shape[1:], spec)
+
+
+def sample_spec(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1):
+    """Check conv weights ``w`` against one sample's ``input_shape = (C_in, *spatial)``.
+
+    Returns ``w`` (as a float array), ``input_shape`` (a tuple) and the ``ConvSpec``.
+    """
     w = _args.as_float_array(w, "w")
     input_shape = tuple(input_shape)
     if len(input_shape) != w.ndim - 1 or w.ndim < 3:
@@ -177,4 +187,4 @@ def conv_matrix(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1):
                          f"input_shape for w of shape {w.shape} with groups={groups}")
     spec = ConvSpec.create(w.ndim - 2, w.shape[2:], stride=stride, padding=padding,
                            dilation=dilation, groups=groups, input_size=input_shape[1:])
-    return matrix.build(w, input_shape[0], input_shape[1:], spec)
+    return w, input_shape, spec

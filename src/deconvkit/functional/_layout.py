@@ -47,6 +47,12 @@ def window_source(x, start, length):
     return buf
 
 
+def conv_source(x, spec, out_size):
+    """The part of the zero-padded input that ``conv`` reads for ``out_size`` outputs:
+    positions ``[-p_lo, -p_lo + spec.full_size(out_size))`` (see :func:`window_source`)."""
+    return window_source(x, tuple(-lo for lo, _ in spec.padding), spec.full_size(out_size))
+
+
 def windows(xs, kernel, stride, dilation, out_size):
     """im2col as a view: ``(*lead, *k, *out)`` with ``[..., j, i] = xs[..., i*s + j*d]``.
 

@@ -29,7 +29,8 @@ import math
 import numpy as np
 import scipy.fft as sfft
 
-from ._layout import window_source
+from ._layout import conv_source
+from .direct import insert_zeros
 
 NAME = "fft"
 
@@ -43,18 +44,6 @@ def working_dtype(x, w, grid):
     e.g. exact on integer data, at little cost), else the data's own precision."""
     size = math.prod(grid) * (x.shape[0] * x.shape[1] + w.shape[0] * w.shape[1])
     return np.dtype(np.float64) if size <= DOUBLE_BELOW else x.dtype
-
-
-def dilated(w, dilation):
-    """``w (.., *k)`` with ``d - 1`` zeros between taps on each spatial axis."""
-    if all(d == 1 for d in dilation):
-        return w
-    nd = len(dilation)
-    k = w.shape[w.ndim - nd:]
-    out = np.zeros(w.shape[:w.ndim - nd] + tuple(d * (kk - 1) + 1 for kk, d in zip(k, dilation)),
-                   w.dtype)
-    out[(Ellipsis,) + tuple(slice(None, None, d) for d in dilation)] = w
-    return out
 
 
 def mix(xf, wf, conjugate=False):
@@ -152,7 +141,7 @@ def conv_transpose(x, w, spec):
     xf = sfft.fftn(x, s=small, axes=axes, workers=-1)
     xf = xf[..., np.arange(big[-1] // 2 + 1) % small[-1]]
     xf = xf.reshape((n, g, cig) + sum(((1, f) for f in small[:-1]), ()) + xf.shape[-1:])
-    wd = dilated(w, spec.dilation).reshape((g, cig, cog) + spec.kernel_extent)
+    wd = insert_zeros(w, spec.dilation).reshape((g, cig, cog) + spec.kernel_extent)
     split = sum(((s, f) for s, f in zip(spec.stride[:-1], small[:-1])), ())
     y = np.empty((n, g, cog) + out_size, dtype)
     crop = tuple(slice(lo, lo + o) for (lo, _), o in zip(spec.padding, out_size))
@@ -173,14 +162,13 @@ def conv(x, w, spec):
     g, nd = spec.groups, spec.ndim
     out_size = spec.conv_output_size(size)
     axes = tuple(range(-nd, 0))
-    need = [(m - 1) * s + e for m, s, e in zip(out_size, spec.stride, spec.kernel_extent)]
-    fsize = [sfft.next_fast_len(v, real=True) for v in need]
+    fsize = [sfft.next_fast_len(v, real=True) for v in spec.full_size(out_size)]
     dtype, work = x.dtype, working_dtype(x, w, fsize)
     x, w = x.astype(work, copy=False), w.astype(work, copy=False)
-    xs = window_source(x, tuple(-lo for lo, _ in spec.padding), need)
+    xs = conv_source(x, spec, out_size)
     xf = sfft.rfftn(xs, s=fsize, axes=axes, workers=-1)
     xf = xf.reshape((n, g, cig) + xf.shape[2:])
-    wd = np.moveaxis(dilated(w, spec.dilation).reshape((g, c_out // g, cig) + spec.kernel_extent),
+    wd = np.moveaxis(insert_zeros(w, spec.dilation).reshape((g, c_out // g, cig) + spec.kernel_extent),
                      1, 2)                                       # (g, cig, cog, *e)
     y = np.empty((n, g, c_out // g) + out_size, dtype)
     take = tuple(slice(0, (m - 1) * s + 1, s) for m, s in zip(out_size, spec.stride))

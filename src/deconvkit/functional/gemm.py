@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._layout import contract, scatter_slices, window_source, windows
+from ._layout import contract, conv_source, scatter_slices, windows
 
 NAME = "gemm"
 
@@ -28,9 +28,8 @@ def conv(x, w, spec):
     out_size = spec.conv_output_size(size)
     c_out, cig, *k = w.shape
     g = spec.groups
-    need = tuple((m - 1) * s + e for m, s, e in zip(out_size, spec.stride, spec.kernel_extent))
-    xs = window_source(x, tuple(-lo for lo, _ in spec.padding), need)
-    win = windows(xs.reshape((n, g, cig) + need), k, spec.stride, spec.dilation, out_size)
+    xs = conv_source(x, spec, out_size)
+    win = windows(xs.reshape((n, g, cig) + xs.shape[2:]), k, spec.stride, spec.dilation, out_size)
     y = contract(w.reshape(g, c_out // g, -1), win, 1 + spec.ndim)
     return np.ascontiguousarray(y).reshape((n, c_out) + out_size)
 
