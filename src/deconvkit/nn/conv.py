@@ -18,7 +18,7 @@ from ..geometry import ConvSpec
 from . import init as initializers
 from .module import Module, Parameter, check_dtype
 
-__all__ = ["Conv", "ConvTranspose", "Deconvolution"]
+__all__ = ["Conv", "ConvTranspose", "Deconvolution", "upsampling_geometry"]
 
 
 def _kernel_size(kernel_size, ndim):
@@ -28,6 +28,19 @@ def _kernel_size(kernel_size, ndim):
     if ndim is not None and len(ks) != ndim:
         raise ValueError(f"kernel_size {kernel_size!r} has {len(ks)} axes but ndim={ndim}")
     return ks
+
+
+def upsampling_geometry(factor):
+    """Kernel size and padding of a transposed conv that upsamples by ``factor``:
+    ``(2f, f/2)`` for even ``f``, ``(2f - 1, (f-1)/2)`` for odd ``f`` (output ``f`` times
+    the input; the bilinear filter of that kernel is centred for both parities).
+
+    >>> upsampling_geometry(2), upsampling_geometry(3)
+    ((4, 1), (5, 1))
+    """
+    if factor % 2 == 0:
+        return 2 * factor, factor // 2
+    return 2 * factor - 1, (factor - 1) // 2
 
 
 def _check_channels(in_channels, out_channels, groups):
@@ -59,7 +72,7 @@ class _ConvLayer(Module):
         self.dilation, self.groups, self.method = dilation, groups, method
         self.needs_input_grad = True
         dtype = check_dtype(dtype)
-        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        rng = np.random.default_rng(rng)  # returns a Generator unchanged
         first, second = (in_channels, out_channels) if self.transposed else (out_channels,
                                                                              in_channels)
         shape = (first, second // groups) + ks
@@ -78,6 +91,15 @@ class _ConvLayer(Module):
     def _kwargs(self):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
                     groups=self.groups, method=self.method)
+
+    def backward(self, dy):
+        """Accumulate ``weight_grad`` and the bias sum; return ``input_grad`` (the other
+        operation) unless ``needs_input_grad`` is false."""
+        x, kw = self._input(), self._kwargs()
+        if self.weight.requires_grad:
+            self.weight.accumulate(self.weight_grad(x, dy, kw))
+        self._accumulate_bias(dy)
+        return self.input_grad(x, dy, kw) if self.needs_input_grad else None
 
     def _input(self):
         if self._x is None:
@@ -147,13 +169,12 @@ class Conv(_ConvLayer):
         b = None if self.bias is None else self.bias.data
         return F.conv(x, self.weight.data, b, **self._kwargs())
 
-    def backward(self, dy):
-        x, kw = self._input(), self._kwargs()
-        if self.weight.requires_grad:
-            self.weight.accumulate(F.conv_weight_grad(x, dy, self.kernel_size, **kw))
-        self._accumulate_bias(dy)
-        if not self.needs_input_grad:
-            return None
+    def weight_grad(self, x, dy, kw):
+        """``conv_weight_grad(x, dy)``."""
+        return F.conv_weight_grad(x, dy, self.kernel_size, **kw)
+
+    def input_grad(self, x, dy, kw):
+        """``conv_transpose(dy, w)`` at the size of ``x``."""
         return F.conv_transpose(dy, self.weight.data, output_size=x.shape[2:], **kw)
 
 
@@ -226,8 +247,7 @@ class ConvTranspose(_ConvLayer):
         """
         if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
             raise ValueError(f"factor must be an int >= 1, got {factor!r}")
-        k, p = (2 * factor, factor // 2) if factor % 2 == 0 else (2 * factor - 1,
-                                                                  (factor - 1) // 2)
+        k, p = upsampling_geometry(factor)
         layer = cls(channels, channels, k, stride=factor, padding=p, groups=groups,
                     bias=bias, ndim=ndim, init="bilinear", dtype=dtype, method=method)
         layer.weight.requires_grad = bool(trainable)
@@ -240,13 +260,12 @@ class ConvTranspose(_ConvLayer):
         return F.conv_transpose(x, self.weight.data, b, output_padding=r,
                                 output_size=output_size, **self._kwargs())
 
-    def backward(self, dy):
-        x, kw = self._input(), self._kwargs()
-        if self.weight.requires_grad:
-            self.weight.accumulate(F.conv_transpose_weight_grad(x, dy, self.kernel_size, **kw))
-        self._accumulate_bias(dy)
-        if not self.needs_input_grad:
-            return None
+    def weight_grad(self, x, dy, kw):
+        """``conv_transpose_weight_grad(x, dy)``."""
+        return F.conv_transpose_weight_grad(x, dy, self.kernel_size, **kw)
+
+    def input_grad(self, x, dy, kw):
+        """``conv(dy, w)``, cropped to the size of ``x`` (it is larger when r >= s)."""
         dx = F.conv(dy, self.weight.data, **kw)
         return dx[(slice(None), slice(None)) + tuple(slice(0, n) for n in x.shape[2:])]
 

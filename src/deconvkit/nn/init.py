@@ -25,8 +25,6 @@ __all__ = ["he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "zeros"
            "bilinear_kernel", "bilinear", "icnr", "initialize"]
 
 
-def _rng(rng) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
 def _fan_in(shape) -> int:
@@ -42,14 +40,14 @@ def he_normal(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float32):
     0.08
     """
     fan_in = fan_in or _fan_in(shape)
-    w = _rng(rng).standard_normal(shape) * math.sqrt(2.0 / fan_in)
+    w = np.random.default_rng(rng).standard_normal(shape) * math.sqrt(2.0 / fan_in)
     return w.astype(check_dtype(dtype))
 
 
 def he_uniform(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float32):
     """Uniform on ``[-b, b]``, ``b = sqrt(6 / fan_in)``: the variance of :func:`he_normal`."""
     bound = math.sqrt(6.0 / (fan_in or _fan_in(shape)))
-    return _rng(rng).uniform(-bound, bound, shape).astype(check_dtype(dtype))
+    return np.random.default_rng(rng).uniform(-bound, bound, shape).astype(check_dtype(dtype))
 
 
 def glorot_normal(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float32):
@@ -59,7 +57,7 @@ def glorot_normal(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float3
     """
     fan_in = fan_in or _fan_in(shape)
     fan_out = fan_out or int(shape[0] * math.prod(shape[2:]))
-    w = _rng(rng).standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))
+    w = np.random.default_rng(rng).standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))
     return w.astype(check_dtype(dtype))
 
 
@@ -68,7 +66,7 @@ def glorot_uniform(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float
     fan_in = fan_in or _fan_in(shape)
     fan_out = fan_out or int(shape[0] * math.prod(shape[2:]))
     bound = math.sqrt(6.0 / (fan_in + fan_out))
-    return _rng(rng).uniform(-bound, bound, shape).astype(check_dtype(dtype))
+    return np.random.default_rng(rng).uniform(-bound, bound, shape).astype(check_dtype(dtype))
 
 
 def zeros(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float32):

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import init as initializers
 from .activation import ReLU
-from .conv import Conv, ConvTranspose
+from .conv import Conv, ConvTranspose, upsampling_geometry
 from .merge import Add
 from .module import Module, Sequential, check_dtype
 from .norm import BatchNorm
@@ -116,14 +116,13 @@ def upsampler(kind, channels, factor, *, rng=None, dtype=np.float32) -> Module:
     _check_name(kind, UPSAMPLINGS, "upsampling")
     factor, channels = _check_positive_int(factor, "factor"), _check_positive_int(channels,
                                                                                     "channels")
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    rng = np.random.default_rng(rng)
     dtype = check_dtype(dtype)
     if kind in ("bilinear", "learned_bilinear"):
         return ConvTranspose.bilinear(channels, factor, trainable=kind == "learned_bilinear",
                                       dtype=dtype)
     if kind == "learned_random":
-        k, p = (2 * factor, factor // 2) if factor % 2 == 0 else (2 * factor - 1,
-                                                                  (factor - 1) // 2)
+        k, p = upsampling_geometry(factor)
         return ConvTranspose(channels, channels, k, stride=factor, padding=p, bias=False,
                              rng=rng, dtype=dtype)
     if kind == "deconv_stack":
@@ -162,7 +161,7 @@ class Encoder(Module):
 
     def __init__(self, in_channels=3, width=16, *, rng=None, dtype=np.float32):
         super().__init__()
-        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        rng = np.random.default_rng(rng)
         w = (width, 2 * width, 4 * width)
         self.stage1 = Sequential(_block(in_channels, w[0], rng, dtype), MaxPool(2))
         self.stage2 = Sequential(_block(w[0], w[1], rng, dtype), MaxPool(2))

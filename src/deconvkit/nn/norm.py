@@ -132,7 +132,7 @@ class Dropout(Module):
         if not 0 <= p < 1:
             raise ValueError(f"dropout probability p must satisfy 0 <= p < 1, got {p!r}")
         self.p = float(p)
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.rng = np.random.default_rng(rng)
         self._scale = None
 
     def forward(self, x):

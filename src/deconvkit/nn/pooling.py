@@ -90,7 +90,7 @@ class MaxPool(Module):
 
     def output_geometry(self, size):
         """Spatial output size and the ``(lo, hi)`` padding applied (ceil mode adds to hi)."""
-        spec, out, pads = self.spec, [], []
+        spec, out = self.spec, []
         floor = spec.conv_output_size(size)
         for n, m, e, s, (lo, hi) in zip(size, floor, spec.kernel_extent, spec.stride,
                                         spec.padding):
@@ -98,8 +98,10 @@ class MaxPool(Module):
                 m = -(-(n + lo + hi - e) // s) + 1
                 m -= (m - 1) * s >= n + lo
             out.append(m)
-            pads.append((lo, max(hi, (m - 1) * s + e - n - lo)))
-        return tuple(out), tuple(pads)
+        out = tuple(out)
+        pads = tuple((lo, max(hi, full - n - lo)) for n, full, (lo, hi) in
+                     zip(size, spec.full_size(out), spec.padding))
+        return out, pads
 
     def forward(self, x):
         if x.dtype not in FLOAT_DTYPES:
@@ -109,7 +111,8 @@ class MaxPool(Module):
             raise ValueError(f"x must be (N, C, *spatial) with {spec.ndim} spatial axes, "
                              f"got shape {x.shape}")
         out, pads = self.output_geometry(x.shape[2:])
-        xp = np.pad(x, ((0, 0), (0, 0)) + pads, constant_values=-np.inf)
+        padded = any(lo or hi for lo, hi in pads)
+        xp = np.pad(x, ((0, 0), (0, 0)) + pads, constant_values=-np.inf) if padded else x
         win = sliding_window_view(xp, spec.kernel_extent, axis=axes)
         win = win[(slice(None),) * 2 + tuple(slice(0, (m - 1) * s + 1, s) for m, s in
                                              zip(out, spec.stride))
