@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..functional import conv_transpose
+from ..functional.direct import insert_zeros
 from ..geometry import ConvSpec
 
 __all__ = ["TransposeWindow", "run_transpose", "apply_fixup", "block_diagonal_weight",
@@ -116,11 +117,6 @@ class TransposeWindow:
         spec = ConvSpec(self.kernel_size, self.stride, tuple(p[0] for p in plans),
                         self.dilation, self.groups, tuple(p[1] for p in plans))
         return spec, tuple(p[2] for p in plans)
-
-    def is_spec(self, input_size) -> bool:
-        """Whether the window is exactly ``conv_transpose`` with one ``ConvSpec``."""
-        spec, extra = self.to_spec(input_size)
-        return spec is not None and not any(a or b for a, b in extra)
 
 
 def _axis_plan(L, lo, hi, s, d):
@@ -224,11 +220,7 @@ def dilated_weight(w, dilation):
     array([[[1., 0., 2., 0., 3.]]])
     """
     w = np.asarray(w)
-    d = _ints(dilation, w.ndim - 2, "dilation")
-    out = np.zeros(w.shape[:2] + tuple(di * (k - 1) + 1 for k, di in zip(w.shape[2:], d)),
-                   w.dtype)
-    out[(slice(None), slice(None)) + tuple(slice(None, None, di) for di in d)] = w
-    return out
+    return insert_zeros(w, _ints(dilation, w.ndim - 2, "dilation"))
 
 
 def channels_first(x, channels_last: bool):

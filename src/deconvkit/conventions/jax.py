@@ -59,7 +59,7 @@ def _permutations(dimension_numbers, ndim):
     return tuple(perm(sp, pair) for sp, pair in zip(specs, pairs))
 
 
-def _pads(m, e, s, padding, consistent):
+def _pads(e, s, padding, consistent):
     """JAX's ``(a, b)`` padding of the zero-inserted input for one axis."""
     if isinstance(padding, str) and padding in ("SAME", "VALID") or consistent and \
             not isinstance(padding, str):
@@ -112,7 +112,7 @@ def jax_window(input_size, kernel_size, *, strides, padding, rhs_dilation=None,
     crop = []
     for m, ki, si, di, pad in zip(input_size, k, s, d, per_axis):
         e = di * (ki - 1) + 1
-        a, b = _pads(m, e, si, pad, use_consistent_padding)
+        a, b = _pads(e, si, pad, use_consistent_padding)
         size = (m - 1) * si + 1
         if size + a + b < 0:
             raise ValueError("Negative padding is larger than the size of the corresponding "

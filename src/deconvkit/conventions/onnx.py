@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..functional import conv
+from ..geometry import same_padding
 from ._call import Code, FrameworkCall
 from ._window import TransposeWindow, as_array, layout_name, run_transpose
 
@@ -124,8 +125,7 @@ def _check_xw(X, W, B, group, kernel_shape, transposed):
         raise ValueError(f"kernel_shape {list(kernel_shape)} does not match W's spatial shape "
                          f"{list(W.shape[2:])}")
     c_in = W.shape[0] if transposed else W.shape[1] * group
-    if X.shape[1] != c_in or (transposed and W.shape[0] % group) or \
-            (not transposed and W.shape[0] % group):
+    if X.shape[1] != c_in or W.shape[0] % group:
         layout = "(C, M/group, *k)" if transposed else "(M, C/group, *k)"
         raise ValueError(f"X has {X.shape[1]} channels; W {layout} of shape {W.shape} with "
                          f"group={group} expects {c_in} and M divisible by group")
@@ -190,12 +190,8 @@ def onnx_conv_pads(input_size, kernel_shape, *, auto_pad="NOTSET", pads=None, st
         return ((0, 0),) * len(input_size)
     if mode == "NOTSET":
         return pairs
-    out = []
-    for n, ki, si, di in zip(input_size, k, s, d):
-        total = max((-(-n // si) - 1) * si + di * (ki - 1) + 1 - n, 0)
-        lo = total // 2 if mode == "SAME_UPPER" else total - total // 2
-        out.append((lo, total - lo))
-    return tuple(out)
+    upper = [same_padding(n, ki, si, di) for n, ki, si, di in zip(input_size, k, s, d)]
+    return tuple(upper) if mode == "SAME_UPPER" else tuple(p[::-1] for p in upper)
 
 
 def onnx_conv(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None,
