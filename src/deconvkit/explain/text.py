@@ -154,12 +154,12 @@ def fractional_input(spec, y):
 # ---------------------------------------------------------------------- sections
 def _per_axis_lines(spec, n, m, t):
     axes = list(zip(n, spec.kernel_size, spec.stride, spec.padding, spec.dilation,
-                    spec.output_padding, m, t))
+                    spec.output_padding, m, t, spec.kernel_extent, spec.full_size(m)))
     same = all(a == axes[0] for a in axes)
     lines = []
-    for axis, (nn, k, s, (lo, hi), d, r, mm, tt) in enumerate(axes[:1] if same else axes):
-        e, top = d * (k - 1), max(s, d) - 1
-        full = (mm - 1) * s + e + 1
+    for axis, (nn, k, s, (lo, hi), d, r, mm, tt, ext, full) in enumerate(
+            axes[:1] if same else axes):
+        e, top = ext - 1, max(s, d) - 1
         label = "every axis" if same and len(axes) > 1 else f"axis {axis}"
         lines += [
             f"  {label}: n = {nn}, k = {k}, s = {s}, p = ({lo}, {hi}), d = {d}",
