@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[viz]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
@@ -20,12 +20,13 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/deconvkit explain
+	$(BIN)/deconvkit train --quick --out demo-results --overwrite
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) demo-results build src/*.egg-info .pytest_cache .hypothesis
 
 bench: $(VENV)/.installed-test
 	$(BIN)/deconvkit bench --markdown benchmarks/results.md
