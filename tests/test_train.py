@@ -62,6 +62,15 @@ def test_boundary_f1_tolerance_forgives_a_small_shift_only():
     assert boundary_f1(np.roll(t, 6, axis=2), t, tolerance=2) < 0.6
 
 
+def test_boundary_f1_punishes_the_wrong_class_and_speckle():
+    t = np.zeros((1, 32, 32), int)
+    t[0, 8:20, 8:20] = 1
+    assert boundary_f1(np.where(t == 1, 2, 0), t) == pytest.approx(1 / 3)
+    speckled = t.copy()
+    speckled[0, ::5, ::5] = 1
+    assert boundary_f1(speckled, t) < 0.7
+
+
 def test_checkerboard_score_sees_uneven_overlap_not_bilinear():
     rng = np.random.default_rng(0)
     coarse = rng.normal(size=(4, 3, 8, 8)).astype(np.float32)
