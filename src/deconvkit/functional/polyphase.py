@@ -39,8 +39,8 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from . import _layout
-from ._phases import _plans, phase_weights, transpose_matrix
 from ._layout import batch_columns, batched_matmul, chunks, contract, multiply, scatter_slices
+from ._phases import _plans, phase_weights, transpose_matrix
 
 NAME = "polyphase"
 
