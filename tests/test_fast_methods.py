@@ -44,7 +44,8 @@ PATHS = {
             "polyphase.FUSED_MIN_STRIDE": 1 << 30, "polyphase.RUNS_MIN_STRIDE": 1 << 30,
             "polyphase.IMPLICIT_MIN_ROWS": 1 << 30, "polyphase.POSITION_MAX_OUT": 0,
             "_layout.BATCH_BELOW": 0, "_layout.CHUNK_BYTES": 1, "_layout.COLS_BUDGET": 64,
-            "_wgrad.MAX_WASTE": 0, "_layout.BLOCKS_MIN_STRIDE": 1 << 30},
+            "_wgrad.MAX_WASTE": 0, "_layout.BLOCKS_MIN_STRIDE": 1 << 30,
+            "_phases.TAKE_MAX": 0},
     },
     "fft": {
         "default": {},
@@ -199,3 +200,23 @@ def test_space_to_depth_blocks_equal_phases(data):
     got = np.full(want.shape, np.nan)
     _layout.space_to_depth_blocks(got, x, s, starts)
     assert np.array_equal(got, want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_transpose_matrix_gather_equals_copy(data):
+    """The cached-index gather of the transposed GEMM weights equals the transposing copy,
+    zero taps (s not dividing k, gcd(s, d) > 1) and groups included."""
+    from deconvkit.functional import _phases
+    nd = data.draw(st.integers(1, 3))
+    g = data.draw(st.integers(1, 3))
+    k = [data.draw(st.integers(1, 5)) for _ in range(nd)]
+    s = [data.draw(st.integers(1, 4)) for _ in range(nd)]
+    d = [data.draw(st.integers(1, 3)) for _ in range(nd)]
+    w = np.random.default_rng(0).standard_normal([2 * g, 3] + k)
+    plans = [_phases.axis_plan(*a) for a in zip(k, s, d)]
+    want = _phases._transpose_matrix(w, [p.taps for p in plans], g)
+    got = _phases.transpose_matrix(w, plans, g)
+    assert np.array_equal(got, want)
+    with configured({"_phases.TAKE_MAX": 0}):
+        assert np.array_equal(_phases.transpose_matrix(w, plans, g), want)

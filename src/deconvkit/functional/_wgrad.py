@@ -20,14 +20,14 @@ import math
 
 import numpy as np
 
-from . import _layout, polyphase
+from . import _layout, _phases, polyphase
 
 MAX_WASTE = 2.0   # computed products per needed product (zero taps x grid padding)
 
 
 def _grid(spec, m):
     """Plans, component grid ``n_u`` and the waste of the shifted GEMMs for ``dy`` of size ``m``."""
-    plans = polyphase._plans(spec)
+    plans = _phases._plans(spec)
     n_u = [mm + p.span - 1 for mm, p in zip(m, plans)]
     rows = math.prod(len(p.phases) * p.offsets for p in plans)
     waste = rows / math.prod(spec.kernel_size) * math.prod(n_u) / max(1, math.prod(m))
@@ -43,13 +43,13 @@ def _is_regular(plan):
     """Whether tap ``j`` of the plan is ``q + s*l`` at phase ``q``, offset ``l`` (all hit)."""
     p, l = plan.taps.shape
     return plan.taps.size == plan.size and np.array_equal(plan.taps.ravel(),
-                                                          polyphase._regular(p, l))
+                                                          _phases._regular(p, l))
 
 
 @functools.lru_cache(maxsize=128)
 def _tap_index(k, s, d):
     """Per tap ``j``: its phase row ``p`` and offset ``l`` in the taps table of the plan."""
-    plan = polyphase.axis_plan(k, s, d)
+    plan = _phases.axis_plan(k, s, d)
     p_of, l_of = np.empty(plan.size, int), np.empty(plan.size, int)
     for (p, l), j in np.ndenumerate(plan.taps):
         if j < plan.size:

@@ -32,16 +32,15 @@ or ``gcd(s, d) > 1``) are left out of the GEMM and are zero in the output.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from . import _layout
 from ._layout import batch_columns, batched_matmul, chunks, contract, multiply, scatter_slices
+from ._phases import _plans, phase_weights, transpose_matrix
 
 NAME = "polyphase"
 
@@ -52,84 +51,6 @@ IMPLICIT_MIN_ROWS = 32     # conv: shifted-view GEMMs when cig * prod(phases) >=
 IMPLICIT_MAX_OFFSETS = 64  # ... and there are at most this many offsets
 POSITION_MAX_OUT = 512     # conv: one GEMM per output position for outputs this small ...
 POSITION_MAX_WASTE = 1.5   # ... when the kernel grid padded to the input phases is this tight
-
-
-@dataclass(frozen=True)
-class AxisPlan:
-    """Phase structure of one axis: hit phases, shared offsets, and the tap table.
-
-    ``taps[p, l]`` is the tap ``j`` with phase ``phases[p]`` and offset
-    ``cmin + l*step``, or ``size`` (a zero tap) when there is none.
-    """
-
-    size: int
-    stride: int
-    phases: tuple
-    cmin: int
-    step: int
-    taps: np.ndarray
-
-    @property
-    def offsets(self) -> int:
-        return self.taps.shape[1]
-
-    @property
-    def span(self) -> int:
-        return (self.offsets - 1) * self.step + 1
-
-    @property
-    def complete(self) -> bool:
-        return len(self.phases) == self.stride
-
-    def all_phases(self) -> np.ndarray:
-        """The tap table with a row for every phase ``0..s-1`` (zero taps where unhit)."""
-        table = np.full((self.stride, self.offsets), self.size)
-        table[list(self.phases)] = self.taps
-        return table
-
-
-@functools.lru_cache(maxsize=256)
-def axis_plan(k, s, d, shift=0) -> AxisPlan:
-    """Phases ``(j*d - shift) mod s`` and offsets ``(j*d - shift) div s`` of taps ``0..k-1``."""
-    j = np.arange(k)
-    c, q = (j * d - shift) // s, (j * d - shift) % s
-    cmin = int(c.min())
-    step = int(np.gcd.reduce(c - cmin)) or 1
-    phases = np.unique(q)
-    taps = np.full((phases.size, (int(c.max()) - cmin) // step + 1), k)
-    taps[np.searchsorted(phases, q), (c - cmin) // step] = j
-    taps.flags.writeable = False
-    return AxisPlan(k, s, tuple(int(p) for p in phases), cmin, step, taps)
-
-
-@functools.lru_cache(maxsize=64)
-def _regular(p, l):
-    """The tap table ``T[q, l] = q + p*l`` of ``d = 1`` with ``s = p`` dividing ``k``."""
-    return (np.arange(p)[:, None] + p * np.arange(l)[None, :]).ravel()
-
-
-def phase_weights(w, tables):
-    """``w (C, C', *k)`` gathered to ``(C, C', *P, *L)``: ``[..., p, l] = w[..., T[p, l]]``,
-    where a table entry ``k`` (one past the last tap) is a zero. A view when it can be."""
-    nd = len(tables)
-    for a, table in enumerate(tables):
-        axis = 2 + 2 * a
-        p, l = table.shape
-        if table.size == w.shape[axis] and np.array_equal(table.ravel(), _regular(p, l)):
-            w = w.reshape(w.shape[:axis] + (l, p) + w.shape[axis + 1:]).swapaxes(axis, axis + 1)
-            continue
-        if table.max() >= w.shape[axis]:
-            w = np.concatenate([w, np.zeros_like(w[(slice(None),) * axis + (slice(0, 1),)])],
-                               axis=axis)
-        w = w.take(table.ravel(), axis=axis)
-        w = w.reshape(w.shape[:axis] + table.shape + w.shape[axis + 1:])
-    return w.transpose((0, 1) + tuple(range(2, 2 + 2 * nd, 2)) + tuple(range(3, 3 + 2 * nd, 2)))
-
-
-def _plans(spec, shifts=None):
-    shifts = shifts or (0,) * spec.ndim
-    return [axis_plan(k, s, d, sh) for k, s, d, sh in
-            zip(spec.kernel_size, spec.stride, spec.dilation, shifts)]
 
 
 # ---------------------------------------------------------------- transposed convolution
@@ -160,15 +81,6 @@ def conv_transpose(x, w, spec):
                             + tuple(n_u))
         interleave(y[a:a + step], y_ph, plans, u0, spec)
     return y.reshape((n, g * cog) + out_size)
-
-
-def transpose_matrix(w, plans, g):
-    """GEMM weights ``(G, C'/g * prod(P), cig * prod(L))``: rows (C', *P), reduction (cig, *L)."""
-    c_in, cog, nd = w.shape[0], w.shape[1], len(plans)
-    wp = phase_weights(w, [p.taps for p in plans])              # (c_in, cog, *P, *L)
-    wp = wp.reshape((g, c_in // g, cog) + wp.shape[2:])
-    perm = (0, 2) + tuple(range(3, 3 + nd)) + (1,) + tuple(range(3 + nd, 3 + 2 * nd))
-    return wp.transpose(perm).reshape(g, math.prod(len(p.phases) for p in plans) * cog, -1)
 
 
 def offset_columns(x, plans, base, n_u, batched):
