@@ -1,0 +1,211 @@
+"""Training throughput: the FCN-8s-like model in deconvkit against the same model in PyTorch.
+
+One training step is forward, softmax cross-entropy, backward and an SGD (momentum 0.9)
+update on a batch of :func:`deconvkit.datasets.shapes` images. The PyTorch model is built
+from the deconvkit one, layer by layer, with the same initial weights and buffers, so the
+two runners train the same network; their first-step losses are reported as a check.
+Both steps are timed interleaved in one process after a warm-up (see
+:func:`deconvkit.bench._time_interleaved`), with PyTorch on as many threads as deconvkit.
+
+Where deconvkit's time goes is measured separately, by timing every leaf layer's
+``forward`` and ``backward`` (and the loss and the optimizer step) during a few steps;
+the timers are instance attributes that are removed afterwards, so the library's classes
+are never patched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import sys
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from .. import nn
+from ..datasets import shapes
+from ..threads import get_num_threads
+from . import _time_interleaved
+
+__all__ = ["TrainingSetup", "deconvkit_step", "torch_step", "layer_breakdown", "run", "report"]
+
+SGD_ARGS = dict(lr=0.01, momentum=0.9)
+
+
+def _positive(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)
+
+
+class TrainingSetup:
+    """The model, its optimizer and loss, and a few batches to cycle through.
+
+    Parameters
+    ----------
+    batch : int
+        Images per step.
+    size : int
+        Height and width of the images, a multiple of 8.
+    head, upsampling, num_classes, width, seed
+        As for :func:`deconvkit.nn.fcn`.
+    batches : int
+        Distinct batches generated (steps cycle through them).
+    """
+
+    def __init__(self, batch=16, size=64, *, head="fcn8s", upsampling="learned_bilinear",
+                 num_classes=6, width=16, seed=0, batches=2):
+        self.batch, self.size = _positive(batch, "batch"), _positive(size, "size")
+        if size % 8:
+            raise ValueError(f"size must be a multiple of 8 (the output stride), got {size}")
+        images, labels = shapes(batch * _positive(batches, "batches"), size=size, seed=seed)
+        self.data = [(images[i:i + batch], labels[i:i + batch])
+                     for i in range(0, len(images), batch)]
+        self.net = nn.fcn(head, upsampling, num_classes=num_classes, width=width, seed=seed)
+        first_conv(self.net).needs_input_grad = False   # the images need no gradient
+        self.initial_state = self.net.state_dict()
+        self.loss = nn.SoftmaxCrossEntropy()
+        self.optimizer = nn.SGD(self.net, **SGD_ARGS)
+
+
+def first_conv(net):
+    """The first :class:`~deconvkit.nn.Conv` of ``net`` (in definition order)."""
+    return next(m for _, m in net.named_modules() if isinstance(m, nn.Conv))
+
+
+def deconvkit_step(setup: TrainingSetup):
+    """A function that runs one training step on the next batch and returns the loss."""
+    batches = itertools.cycle(setup.data)
+    net, loss_fn, opt = setup.net, setup.loss, setup.optimizer
+
+    def step():
+        x, y = next(batches)
+        opt.zero_grad()
+        loss = loss_fn.forward(net.forward(x), y)
+        net.backward(loss_fn.backward())
+        opt.step()
+        return float(loss)
+    return step
+
+
+def torch_step(setup: TrainingSetup):
+    """``(step, None)`` for the same model in PyTorch, or ``(None, why)`` without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None, "torch not installed (pip install torch), PyTorch side skipped"
+    from . import torch_fcn
+    torch.set_num_threads(get_num_threads())
+    model = torch_fcn.mirror(setup.net, setup.initial_state)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, **SGD_ARGS)
+    batches = itertools.cycle([(torch.from_numpy(x), torch.from_numpy(y))
+                               for x, y in setup.data])
+
+    def step():
+        x, y = next(batches)
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step, None
+
+
+# ---------------------------------------------------------------- breakdown
+def _leaves(net):
+    return [m for _, m in net.named_modules() if not any(True for _ in m.named_children())]
+
+
+@contextlib.contextmanager
+def _timers(objects, totals):
+    """Time ``forward``/``backward``/``step`` of each object into ``totals[(class, phase)]``
+    through instance attributes, deleted on exit (the classes are left alone)."""
+    wrapped = []
+
+    def wrap(obj, phase):
+        method, key = getattr(obj, phase), (type(obj).__name__, phase)
+
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                totals[key] += time.perf_counter() - t0
+        setattr(obj, phase, timed)
+        wrapped.append((obj, phase))
+
+    try:
+        for obj in objects:
+            phases = ("step",) if isinstance(obj, nn.Optimizer) else ("forward", "backward")
+            for phase in phases:
+                wrap(obj, phase)
+        yield
+    finally:
+        for obj, phase in wrapped:
+            delattr(obj, phase)
+
+
+def layer_breakdown(setup: TrainingSetup, steps=5):
+    """Seconds per step spent in each ``(layer class, phase)``, plus ``("other", "")``
+    (the network's glue, zero_grad and Python overhead), after one untimed step."""
+    step = deconvkit_step(setup)
+    step()
+    totals = defaultdict(float)
+    objects = _leaves(setup.net) + [setup.loss, setup.optimizer]
+    with _timers(objects, totals):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        total = time.perf_counter() - t0
+    per_step = {key: t / steps for key, t in totals.items()}
+    per_step[("other", "")] = max(total / steps - sum(per_step.values()), 0.0)
+    return per_step
+
+
+# ---------------------------------------------------------------- run and report
+def run(batch=16, size=64, rounds=5, block_time=1.0, breakdown_steps=5, out=sys.stdout):
+    """Measure images/s of both runners and deconvkit's breakdown; print and return them."""
+    setup = TrainingSetup(batch, size)
+    runners = {"deconvkit": deconvkit_step(setup)}
+    first_loss = {"deconvkit": runners["deconvkit"]()}
+    tstep, note = torch_step(setup)
+    if tstep is not None:
+        runners["torch"] = tstep
+        first_loss["torch"] = tstep()
+    medians = _time_interleaved(runners, rounds, block_time)
+    result = dict(batch=setup.batch, size=setup.size, threads=get_num_threads(),
+                  seconds=medians, images_per_s={n: setup.batch / t for n, t in medians.items()},
+                  first_loss=first_loss, note=note,
+                  breakdown=layer_breakdown(setup, breakdown_steps))
+    if out is not None:
+        print(report(result), file=out, flush=True)
+    return result
+
+
+def _ratio(result):
+    rates = result["images_per_s"]
+    return rates["deconvkit"] / rates["torch"] if "torch" in rates else None
+
+
+def report(result):
+    """The result of :func:`run` as Markdown: throughput table, ratio, breakdown table."""
+    rates, secs, ratio = result["images_per_s"], result["seconds"], _ratio(result)
+    lines = [f"FCN-8s-like training step (learned bilinear, width 16), batch "
+             f"{result['batch']} of {result['size']}x{result['size']}, "
+             f"{result['threads']} thread(s)", "",
+             "| runner | ms/step | images/s | first loss |", "|---|---:|---:|---:|"]
+    for name in rates:
+        lines.append(f"| {name} | {secs[name] * 1e3:.1f} | {rates[name]:.1f} | "
+                     f"{result['first_loss'][name]:.6f} |")
+    lines.append("")
+    lines.append(f"deconvkit / torch images/s: {ratio:.2f}x" if ratio is not None
+                 else f"skipped torch: {result['note']}")
+    lines += ["", "Where deconvkit's step goes:", "",
+              "| layer | phase | ms/step | share |", "|---|---|---:|---:|"]
+    breakdown = result["breakdown"]
+    total = sum(breakdown.values())
+    for (name, phase), t in sorted(breakdown.items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {name} | {phase} | {t * 1e3:.2f} | {t / total:.0%} |")
+    return "\n".join(lines)
