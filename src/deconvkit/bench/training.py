@@ -165,8 +165,9 @@ def layer_breakdown(setup: TrainingSetup, steps=5):
 
 
 # ---------------------------------------------------------------- run and report
-def run(batch=16, size=64, rounds=5, block_time=1.0, breakdown_steps=5, out=sys.stdout):
-    """Measure images/s of both runners and deconvkit's breakdown; print and return them."""
+def run(batch=16, size=64, rounds=5, block_time=1.0, breakdown_steps=5, out=None):
+    """Measure images/s of both runners and deconvkit's breakdown; print the report to
+    ``out`` (default ``sys.stdout``) and return the measurements."""
     setup = TrainingSetup(batch, size)
     runners = {"deconvkit": deconvkit_step(setup)}
     first_loss = {"deconvkit": runners["deconvkit"]()}
@@ -179,8 +180,7 @@ def run(batch=16, size=64, rounds=5, block_time=1.0, breakdown_steps=5, out=sys.
                   seconds=medians, images_per_s={n: setup.batch / t for n, t in medians.items()},
                   first_loss=first_loss, note=note,
                   breakdown=layer_breakdown(setup, breakdown_steps))
-    if out is not None:
-        print(report(result), file=out, flush=True)
+    print(report(result), file=sys.stdout if out is None else out, flush=True)
     return result
 
 

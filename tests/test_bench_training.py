@@ -1,0 +1,66 @@
+"""The training benchmark runs, reports positive rates, and trains the same model twice."""
+
+import io
+
+import numpy as np
+import pytest
+
+from deconvkit import nn
+from deconvkit.bench import training
+from deconvkit.cli import main
+
+
+def test_run_reports_rates_ratio_and_breakdown():
+    out = io.StringIO()
+    result = training.run(batch=2, size=16, rounds=1, block_time=0.0, breakdown_steps=1,
+                          out=out)
+    rates = result["images_per_s"]
+    assert rates["deconvkit"] > 0
+    classes = {name for name, _ in result["breakdown"]}
+    assert {"Conv", "BatchNorm", "ReLU", "MaxPool", "ConvTranspose", "SGD"} <= classes
+    assert all(t >= 0 for t in result["breakdown"].values())
+    text = out.getvalue()
+    assert "images/s" in text and "Where deconvkit's step goes" in text
+    if "torch" in rates:
+        assert rates["torch"] > 0 and "deconvkit / torch images/s" in text
+    else:
+        assert "skipped torch" in text
+
+
+def test_first_step_losses_agree_with_pytorch():
+    pytest.importorskip("torch")
+    setup = training.TrainingSetup(batch=2, size=16, width=4)
+    ours = training.deconvkit_step(setup)()
+    theirs, note = training.torch_step(setup)
+    assert note is None
+    assert abs(ours - theirs()) <= 1e-5 * abs(ours)
+
+
+def test_timers_are_removed_after_the_breakdown():
+    setup = training.TrainingSetup(batch=2, size=16, width=4)
+    training.layer_breakdown(setup, steps=1)
+    for _, m in setup.net.named_modules():
+        assert "forward" not in vars(m) and "backward" not in vars(m)
+    assert "step" not in vars(setup.optimizer)
+
+
+def test_mirror_rejects_layers_it_cannot_copy():
+    pytest.importorskip("torch")
+    from deconvkit.bench import torch_fcn
+    with pytest.raises(ValueError, match="no PyTorch mirror"):
+        torch_fcn.mirror(nn.fcn("fcn8s", "pixel_shuffle", width=4))
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(size=20), "multiple of 8"),
+                                           (dict(batch=0), "batch")])
+def test_bad_sizes_are_value_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        training.TrainingSetup(**kwargs)
+
+
+def test_cli_training_flag(capsys):
+    assert main(["bench", "--training", "--batch", "2", "--size", "16", "--rounds", "1",
+                 "--block-time", "0"]) == 0
+    assert "images/s" in capsys.readouterr().out
+    assert main(["bench", "--training", "--size", "12"]) == 2
+    assert "multiple of 8" in capsys.readouterr().err
