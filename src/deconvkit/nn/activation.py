@@ -35,10 +35,11 @@ class ReLU(_Pointwise):
 
     def forward(self, x):
         self._slope = x > 0
-        return np.where(self._slope, x, np.zeros((), x.dtype))
+        return np.maximum(x, np.zeros((), x.dtype))
 
     def backward(self, dy):
-        return np.where(self._saved(), dy, np.zeros((), dy.dtype))
+        # a product with the 0/1 bytes of the mask: several times faster than np.where
+        return dy * self._saved().view(np.uint8)
 
 
 class LeakyReLU(_Pointwise):

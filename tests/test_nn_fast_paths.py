@@ -1,0 +1,78 @@
+"""Fast paths of the nn layers against their general N-d paths, and float32 kept throughout."""
+
+import numpy as np
+import pytest
+
+from deconvkit import nn
+from deconvkit.nn import pooling
+
+BLOCK_CASES = [  # (kernel, size): windows that tile the input, some with a leftover border
+    ((2,), (9,)),
+    ((2, 2), (6, 8)),
+    ((3, 2), (7, 5)),
+    ((2, 3, 2), (4, 7, 5)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel, size", BLOCK_CASES)
+def test_block_max_pool_matches_the_tap_loop(kernel, size, dtype):
+    rng = np.random.default_rng(len(size))
+    x = rng.integers(-2, 3, (2, 3) + size).astype(dtype)     # many ties
+    pool = nn.MaxPool(kernel)
+    assert pool.tiles_input()
+    y = pool.forward(x)
+    out, _ = pool.output_geometry(size)
+    y_loop, arg_loop = pool._running_max(x, out, has_nan=False)
+    assert np.array_equal(y, y_loop) and y.dtype == dtype
+    assert np.array_equal(pool._arg, arg_loop)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx = pool.backward(dy)
+    expected = np.zeros(x.size, dtype)
+    planes = x.shape[0] * x.shape[1]
+    flat = pool.indices.reshape(planes, -1) + np.arange(planes)[:, None] * np.prod(size)
+    np.add.at(expected, flat.ravel(), dy.ravel())
+    assert np.array_equal(dx, expected.reshape(x.shape))
+
+
+def test_max_pool_leaves_its_input_alone_and_checks_dy():
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 4)).astype(np.float32)
+    before = x.copy()
+    pool = nn.MaxPool(2)
+    pool.forward(x)
+    assert np.array_equal(x, before)
+    with pytest.raises(ValueError, match="output shape"):
+        pool.backward(np.zeros((1, 2, 3, 3), np.float32))
+
+
+def test_tap_dtype_grows_with_the_window():
+    assert nn.MaxPool(2)._tap_dtype() == np.uint8
+    assert nn.MaxPool(17)._tap_dtype() == np.uint16
+
+
+@pytest.mark.parametrize("layer", [nn.BatchNorm(3), nn.ReLU(), nn.MaxPool(2)])
+def test_layers_keep_float32_and_do_not_modify_arrays(layer):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 3, 6, 6)).astype(np.float32)
+    x_before = x.copy()
+    y = layer.forward(x)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dy_before = dy.copy()
+    dx = layer.backward(dy)
+    assert y.dtype == dx.dtype == np.float32
+    assert np.array_equal(x, x_before) and np.array_equal(dy, dy_before)
+
+
+def test_fcn_training_step_stays_float32():
+    net = nn.fcn("fcn8s", "learned_bilinear", width=4)
+    x = np.random.default_rng(2).random((2, 3, 16, 16), dtype=np.float32)
+    y = net.forward(x)
+    dx = net.backward(np.ones_like(y))
+    assert y.dtype == dx.dtype == np.float32
+    assert all(p.grad.dtype == np.float32 for p in net.parameters())
+    assert all(b.dtype == np.float32 for _, b in net.named_buffers())
+
+
+def test_scatter_to_planes_puts_values():
+    out = pooling.scatter_to_planes(np.array([[[5.0]]]), np.array([[[2]]]), (1, 1, 4))
+    assert out.tolist() == [[[0.0, 0.0, 5.0, 0.0]]]
