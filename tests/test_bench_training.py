@@ -18,6 +18,8 @@ def test_run_reports_rates_ratio_and_breakdown():
     assert rates["deconvkit"] > 0
     classes = {name for name, _ in result["breakdown"]}
     assert {"Conv", "BatchNorm", "ReLU", "MaxPool", "ConvTranspose", "SGD"} <= classes
+    assert ("Conv", "backward, weight grad") in result["breakdown"]
+    assert ("Conv", "backward, input grad") in result["breakdown"]
     assert all(t >= 0 for t in result["breakdown"].values())
     text = out.getvalue()
     assert "images/s" in text and "Where deconvkit's step goes" in text
@@ -51,8 +53,17 @@ def test_mirror_rejects_layers_it_cannot_copy():
         torch_fcn.mirror(nn.fcn("fcn8s", "pixel_shuffle", width=4))
 
 
+def test_method_reaches_every_convolution_layer():
+    setup = training.TrainingSetup(batch=2, size=16, width=4, method="gemm")
+    layers = [m for _, m in setup.net.named_modules()
+              if isinstance(m, (nn.Conv, nn.ConvTranspose))]
+    assert layers and all(m.method == "gemm" for m in layers)
+    assert training.first_conv(setup.net).needs_input_grad is False
+
+
 @pytest.mark.parametrize("kwargs, match", [(dict(size=20), "multiple of 8"),
-                                           (dict(batch=0), "batch")])
+                                           (dict(batch=0), "batch"),
+                                           (dict(method="fastest"), "method must be")])
 def test_bad_sizes_are_value_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         training.TrainingSetup(**kwargs)

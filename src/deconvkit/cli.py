@@ -170,7 +170,7 @@ def _run_training_bench(args) -> int:
     from .bench import training
 
     result = training.run(batch=args.batch, size=args.size, rounds=args.rounds,
-                          block_time=args.block_time)
+                          block_time=args.block_time, method=args.method)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write(training.report(result) + "\n")

@@ -52,10 +52,13 @@ class TrainingSetup:
         As for :func:`deconvkit.nn.fcn`.
     batches : int
         Distinct batches generated (steps cycle through them).
+    method : str
+        The :mod:`deconvkit.functional` method of every convolution layer (default
+        ``"auto"``).
     """
 
     def __init__(self, batch=16, size=64, *, head="fcn8s", upsampling="learned_bilinear",
-                 num_classes=6, width=16, seed=0, batches=2):
+                 num_classes=6, width=16, seed=0, batches=2, method="auto"):
         self.batch, self.size = _positive(batch, "batch"), _positive(size, "size")
         if size % 8:
             raise ValueError(f"size must be a multiple of 8 (the output stride), got {size}")
@@ -64,9 +67,20 @@ class TrainingSetup:
                      for i in range(0, len(images), batch)]
         self.net = nn.fcn(head, upsampling, num_classes=num_classes, width=width, seed=seed)
         first_conv(self.net).needs_input_grad = False   # the images need no gradient
+        self.method = _check_method(method)
+        for _, m in self.net.named_modules():
+            if isinstance(m, (nn.Conv, nn.ConvTranspose)):
+                m.method = self.method
         self.initial_state = self.net.state_dict()
         self.loss = nn.SoftmaxCrossEntropy()
         self.optimizer = nn.SGD(self.net, **SGD_ARGS)
+
+
+def _check_method(method):
+    from ..functional import available_methods
+    if method != "auto" and method not in available_methods():
+        raise ValueError(f"method must be 'auto' or one of {available_methods()}, got {method!r}")
+    return method
 
 
 def first_conv(net):
@@ -118,10 +132,20 @@ def _leaves(net):
     return [m for _, m in net.named_modules() if not any(True for _ in m.named_children())]
 
 
+def _phases(obj):
+    """The timed methods of ``obj``: a convolution's backward is split into its weight
+    gradient, its input gradient and the rest (bias sum, bookkeeping)."""
+    if isinstance(obj, nn.Optimizer):
+        return ("step",)
+    if hasattr(obj, "weight_grad") and hasattr(obj, "input_grad"):
+        return ("forward", "backward", "weight_grad", "input_grad")
+    return ("forward", "backward")
+
+
 @contextlib.contextmanager
 def _timers(objects, totals):
-    """Time ``forward``/``backward``/``step`` of each object into ``totals[(class, phase)]``
-    through instance attributes, deleted on exit (the classes are left alone)."""
+    """Time the :func:`_phases` of each object into ``totals[(class, phase)]`` through
+    instance attributes, deleted on exit (the classes are left alone)."""
     wrapped = []
 
     def wrap(obj, phase):
@@ -138,13 +162,27 @@ def _timers(objects, totals):
 
     try:
         for obj in objects:
-            phases = ("step",) if isinstance(obj, nn.Optimizer) else ("forward", "backward")
-            for phase in phases:
+            for phase in _phases(obj):
                 wrap(obj, phase)
         yield
     finally:
         for obj, phase in wrapped:
             delattr(obj, phase)
+
+
+def _split_backward(per_step):
+    """Rename the nested conv timings: ``backward`` keeps only what is outside
+    ``weight_grad`` and ``input_grad``."""
+    out = {}
+    for (name, phase), t in per_step.items():
+        if phase == "backward":
+            t -= per_step.get((name, "weight_grad"), 0.0) + per_step.get((name, "input_grad"), 0.0)
+            if (name, "weight_grad") in per_step:
+                phase = "backward, rest"
+        label = {"weight_grad": "backward, weight grad",
+                 "input_grad": "backward, input grad"}.get(phase, phase)
+        out[(name, label)] = max(t, 0.0)
+    return out
 
 
 def layer_breakdown(setup: TrainingSetup, steps=5):
@@ -159,16 +197,17 @@ def layer_breakdown(setup: TrainingSetup, steps=5):
         for _ in range(steps):
             step()
         total = time.perf_counter() - t0
-    per_step = {key: t / steps for key, t in totals.items()}
+    per_step = _split_backward({key: t / steps for key, t in totals.items()})
     per_step[("other", "")] = max(total / steps - sum(per_step.values()), 0.0)
     return per_step
 
 
 # ---------------------------------------------------------------- run and report
-def run(batch=16, size=64, rounds=5, block_time=1.0, breakdown_steps=5, out=None):
+def run(batch=16, size=64, rounds=5, block_time=1.0, breakdown_steps=5, method="auto",
+        out=None):
     """Measure images/s of both runners and deconvkit's breakdown; print the report to
     ``out`` (default ``sys.stdout``) and return the measurements."""
-    setup = TrainingSetup(batch, size)
+    setup = TrainingSetup(batch, size, method=method)
     runners = {"deconvkit": deconvkit_step(setup)}
     first_loss = {"deconvkit": runners["deconvkit"]()}
     tstep, note = torch_step(setup)
@@ -176,7 +215,7 @@ def run(batch=16, size=64, rounds=5, block_time=1.0, breakdown_steps=5, out=None
         runners["torch"] = tstep
         first_loss["torch"] = tstep()
     medians = _time_interleaved(runners, rounds, block_time)
-    result = dict(batch=setup.batch, size=setup.size, threads=get_num_threads(),
+    result = dict(batch=setup.batch, size=setup.size, threads=get_num_threads(), method=method,
                   seconds=medians, images_per_s={n: setup.batch / t for n, t in medians.items()},
                   first_loss=first_loss, note=note,
                   breakdown=layer_breakdown(setup, breakdown_steps))
@@ -194,7 +233,7 @@ def report(result):
     rates, secs, ratio = result["images_per_s"], result["seconds"], _ratio(result)
     lines = [f"FCN-8s-like training step (learned bilinear, width 16), batch "
              f"{result['batch']} of {result['size']}x{result['size']}, "
-             f"{result['threads']} thread(s)", "",
+             f"{result['threads']} thread(s), deconvkit method={result['method']}", "",
              "| runner | ms/step | images/s | first loss |", "|---|---:|---:|---:|"]
     for name in rates:
         lines.append(f"| {name} | {secs[name] * 1e3:.1f} | {rates[name]:.1f} | "
