@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .module import Module, Parameter, check_dtype
+from .parallel import over_batch
 
 __all__ = ["BatchNorm", "Dropout"]
 
@@ -65,34 +66,45 @@ class BatchNorm(Module):
             raise ValueError(f"x must be (N, {self.num_features}, *spatial), got shape {x.shape}")
         return x.reshape(x.shape[0], self.num_features, -1)
 
-    def _batch_stats(self, x3):
-        """Biased batch mean and variance (two passes: ``x3 - mean`` is kept as ``xc``)."""
-        count = x3.shape[0] * x3.shape[2]
-        if count < 2:
-            raise ValueError(f"BatchNorm in training needs more than one value per channel, "
-                             f"got {count}")
-        mean = np.einsum("ncl->c", x3) / x3.dtype.type(count)
-        xc = x3 - mean[:, None]
-        var = np.einsum("ncl,ncl->c", xc, xc) / x3.dtype.type(count)
+    def _centre(self, x3, mean):
+        """``x3 - mean`` and its per-channel sum of squares (split over the batch)."""
+        xc = np.empty_like(x3)
+
+        def centre(x, xc):
+            np.subtract(x, mean[:, None], out=xc)
+            return np.einsum("ncl,ncl->c", xc, xc)
+        return xc, sum(over_batch(centre, x3, xc))
+
+    def _update_running(self, mean, var, count, dtype):
         m = self.momentum
-        self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(x3.dtype)
+        self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(dtype)
         self.running_var = ((1 - m) * self.running_var
-                            + m * var * (count / (count - 1))).astype(x3.dtype)
-        return xc, var
+                            + m * var * (count / (count - 1))).astype(dtype)
 
     def forward(self, x):
         x3 = self._planes(x)
-        if self.training:
-            xhat, var = self._batch_stats(x3)
-        else:
-            xhat, var = x3 - self.running_mean.astype(x.dtype)[:, None], self.running_var
+        count = x3.shape[0] * x3.shape[2]
+        if not self.training:
+            mean, var = self.running_mean.astype(x.dtype), self.running_var
+            xhat, _ = self._centre(x3, mean)
+        elif count < 2:
+            raise ValueError(f"BatchNorm in training needs more than one value per channel, "
+                             f"got input shape {x.shape}")
+        else:  # two passes: the mean, then the variance of the centred values
+            mean = np.einsum("ncl->c", x3) / x3.dtype.type(count)
+            xhat, squares = self._centre(x3, mean)
+            var = squares / x3.dtype.type(count)
+            self._update_running(mean, var, count, x.dtype)
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        xhat *= inv_std[:, None]
         self._cache = (xhat, inv_std, self.training)
-        if self.weight is None:
-            return xhat.reshape(x.shape)
-        y = xhat * self.weight.data[:, None]
-        y += self.bias.data[:, None]
+        y = xhat if self.weight is None else np.empty_like(xhat)
+
+        def normalize(xhat, y):
+            xhat *= inv_std[:, None]
+            if self.weight is not None:
+                np.multiply(xhat, self.weight.data[:, None], out=y)
+                y += self.bias.data[:, None]
+        over_batch(normalize, xhat, y)
         return y.reshape(x.shape)
 
     def backward(self, dy):
@@ -112,11 +124,16 @@ class BatchNorm(Module):
             self.weight.accumulate(sum_dy_xhat)
             self.bias.accumulate(sum_dy)
             scale = scale * self.weight.data
-        dx = dy3 * scale[:, None]
-        if training:
-            count = dy.dtype.type(xhat.shape[0] * xhat.shape[2])
-            dx -= xhat * (scale * sum_dy_xhat / count)[:, None]
-            dx -= (scale * sum_dy / count)[:, None]
+        count = dy.dtype.type(xhat.shape[0] * xhat.shape[2])
+        c1, c0 = scale * sum_dy_xhat / count, scale * sum_dy / count
+        dx = np.empty_like(dy3)
+
+        def grad(dy, xhat, dx):
+            np.multiply(dy, scale[:, None], out=dx)
+            if training:
+                dx -= xhat * c1[:, None]
+                dx -= c0[:, None]
+        over_batch(grad, dy3, xhat, dx)
         return dx.reshape(dy.shape)
 
     def extra_repr(self):
