@@ -25,6 +25,8 @@ def test_run_reports_rates_ratio_and_breakdown():
     assert "images/s" in text and "Where deconvkit's step goes" in text
     if "torch" in rates:
         assert rates["torch"] > 0 and "deconvkit / torch images/s" in text
+        conv = result["parts"][("convolution", "backward")]
+        assert conv["deconvkit"] > 0 and conv["torch"] > 0
     else:
         assert "skipped torch" in text
 

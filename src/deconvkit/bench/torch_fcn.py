@@ -102,3 +102,14 @@ def mirror(net, state=None):
     for name, p in model.named_parameters():
         p.requires_grad_(net.parameter(name).requires_grad)
     return model
+
+
+def op_times(step, steps=5):
+    """Seconds per step of each PyTorch operator (profiler self time on the calling
+    thread) over ``steps`` calls of ``step``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    return {e.key: e.self_cpu_time_total * 1e-6 / steps for e in prof.key_averages()}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import sys
 import time
 from collections import defaultdict
@@ -202,6 +203,39 @@ def layer_breakdown(setup: TrainingSetup, steps=5):
     return per_step
 
 
+# ---------------------------------------------------------------- side by side
+PARTS = (("convolution", ("Conv", "ConvTranspose"), ("conv",)),
+         ("batch norm", ("BatchNorm",), ("batch_norm",)),
+         ("max pool", ("MaxPool",), ("max_pool",)),
+         ("ReLU", ("ReLU",), ("relu", "threshold")),
+         ("loss", ("SoftmaxCrossEntropy",), ("softmax", "nll_loss", "cross_entropy")))
+"""``(part, deconvkit layer classes, substrings of PyTorch operator names)``; the rest
+(optimizer, crops and sums, glue) is "other"."""
+
+
+def _part(name, column):
+    for part, classes, ops in PARTS:
+        if (name in classes) if column == 1 else any(op in name for op in ops):
+            return part
+    return "other"
+
+
+def side_by_side(breakdown, torch_ops=None):
+    """``{(part, "forward" | "backward"): {"deconvkit": s, "torch": s}}`` from a
+    :func:`layer_breakdown` and PyTorch's ``op_times`` (optional)."""
+    table = defaultdict(lambda: defaultdict(float))
+    for (name, phase), t in breakdown.items():
+        part = _part(name, 1)
+        table[(part, "backward" if phase.startswith("backward") else "forward")][
+            "deconvkit"] += t
+    for name, t in (torch_ops or {}).items():
+        if name.startswith("ProfilerStep") or name.startswith("Optimizer."):
+            continue  # wrappers whose self time is nested work
+        part = _part(name, 2)
+        table[(part, "backward" if "backward" in name else "forward")]["torch"] += t
+    return table
+
+
 # ---------------------------------------------------------------- run and report
 def run(batch=16, size=64, rounds=5, block_time=1.0, breakdown_steps=5, method="auto",
         out=None):
@@ -214,13 +248,25 @@ def run(batch=16, size=64, rounds=5, block_time=1.0, breakdown_steps=5, method="
     if tstep is not None:
         runners["torch"] = tstep
         first_loss["torch"] = tstep()
+    load = [_load()]
     medians = _time_interleaved(runners, rounds, block_time)
+    load.append(_load())
+    breakdown = layer_breakdown(setup, breakdown_steps)
+    torch_ops = None
+    if tstep is not None:
+        from .torch_fcn import op_times
+        torch_ops = op_times(tstep, breakdown_steps)
     result = dict(batch=setup.batch, size=setup.size, threads=get_num_threads(), method=method,
                   seconds=medians, images_per_s={n: setup.batch / t for n, t in medians.items()},
-                  first_loss=first_loss, note=note,
-                  breakdown=layer_breakdown(setup, breakdown_steps))
+                  first_loss=first_loss, note=note, load=load, breakdown=breakdown,
+                  parts=side_by_side(breakdown, torch_ops))
     print(report(result), file=sys.stdout if out is None else out, flush=True)
     return result
+
+
+def _load():
+    """The 1-minute load average (other work on the machine skews every timing)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 def _ratio(result):
@@ -241,6 +287,16 @@ def report(result):
     lines.append("")
     lines.append(f"deconvkit / torch images/s: {ratio:.2f}x" if ratio is not None
                  else f"skipped torch: {result['note']}")
+    lines.append(f"1-minute load average {result['load'][0]:.2f} before, "
+                 f"{result['load'][1]:.2f} after the timing")
+    lines += ["", "Side by side, ms per step (PyTorch: profiler self time per operator):", "",
+              "| part | phase | deconvkit | torch |", "|---|---|---:|---:|"]
+    order = [part for part, _, _ in PARTS] + ["other"]
+    rows = sorted(result["parts"].items(),
+                  key=lambda kv: (order.index(kv[0][0]), kv[0][1] != "forward"))
+    for (part, phase), cell in rows:
+        theirs = f"{cell['torch'] * 1e3:.2f}" if "torch" in cell else "-"
+        lines.append(f"| {part} | {phase} | {cell.get('deconvkit', 0.0) * 1e3:.2f} | {theirs} |")
     lines += ["", "Where deconvkit's step goes:", "",
               "| layer | phase | ms/step | share |", "|---|---|---:|---:|"]
     breakdown = result["breakdown"]
