@@ -106,3 +106,16 @@ def test_over_batch_checks_the_batch_axis():
     from deconvkit.nn.parallel import over_batch
     with pytest.raises(ValueError, match="share their first axis"):
         over_batch(lambda a, b: None, np.zeros((2, 3)), np.zeros((3, 3)))
+
+
+def test_upsample_builds_each_interpolation_matrix_once():
+    from deconvkit.nn import resample
+    resample._matrix_pair.cache_clear()
+    up = nn.Upsample(2, mode="bilinear")
+    x = np.random.default_rng(4).standard_normal((2, 3, 5, 5)).astype(np.float32)
+    y = up.forward(x)
+    dx = up.backward(np.ones_like(y))
+    up.forward(x)
+    info = resample._matrix_pair.cache_info()
+    assert info.misses == 1 and info.hits == 5      # both axes share one 5 -> 10 geometry
+    assert y.dtype == dx.dtype == np.float32
