@@ -66,13 +66,13 @@ class BatchNorm(Module):
             raise ValueError(f"x must be (N, {self.num_features}, *spatial), got shape {x.shape}")
         return x.reshape(x.shape[0], self.num_features, -1)
 
-    def _centre(self, x3, mean):
-        """``x3 - mean`` and its per-channel sum of squares (split over the batch)."""
+    def _centre(self, x3, mean, squares=True):
+        """``x3 - mean`` and (when ``squares``) its per-channel sum of squares."""
         xc = np.empty_like(x3)
 
         def centre(x, xc):
             np.subtract(x, mean[:, None], out=xc)
-            return np.einsum("ncl,ncl->c", xc, xc)
+            return np.einsum("ncl,ncl->c", xc, xc) if squares else 0
         return xc, sum(over_batch(centre, x3, xc))
 
     def _update_running(self, mean, var, count, dtype):
@@ -86,7 +86,7 @@ class BatchNorm(Module):
         count = x3.shape[0] * x3.shape[2]
         if not self.training:
             mean, var = self.running_mean.astype(x.dtype), self.running_var
-            xhat, _ = self._centre(x3, mean)
+            xhat, _ = self._centre(x3, mean, squares=False)
         elif count < 2:
             raise ValueError(f"BatchNorm in training needs more than one value per channel, "
                              f"got input shape {x.shape}")
