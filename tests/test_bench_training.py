@@ -77,3 +77,13 @@ def test_cli_training_flag(capsys):
     assert "images/s" in capsys.readouterr().out
     assert main(["bench", "--training", "--size", "12"]) == 2
     assert "multiple of 8" in capsys.readouterr().err
+    assert main(["bench", "--training", "--threads", "0"]) == 2
+    assert "number of threads" in capsys.readouterr().err
+
+
+def test_threads_apply_to_the_run_only():
+    from deconvkit.threads import get_num_threads
+    before = get_num_threads()
+    result = training.run(batch=2, size=16, rounds=1, block_time=0.0, breakdown_steps=1,
+                          threads=1, out=io.StringIO())
+    assert result["threads"] == 1 and get_num_threads() == before

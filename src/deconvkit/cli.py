@@ -170,7 +170,8 @@ def _run_training_bench(args) -> int:
     from .bench import training
 
     result = training.run(batch=args.batch, size=args.size, rounds=args.rounds,
-                          block_time=args.block_time, method=args.method)
+                          block_time=args.block_time, method=args.method,
+                          threads=args.threads)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write(training.report(result) + "\n")
@@ -219,6 +220,8 @@ def _add_bench(subparsers) -> None:
     p.add_argument("--batch", type=int, default=16, help="--training batch size (default 16)")
     p.add_argument("--size", type=int, default=64,
                    help="--training image size, a multiple of 8 (default 64)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="--training threads of deconvkit and PyTorch (default: deconvkit's)")
     p.set_defaults(run=_run_bench)
 
 

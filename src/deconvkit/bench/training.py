@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import nn
 from ..datasets import shapes
-from ..threads import get_num_threads
+from ..threads import get_num_threads, set_num_threads
 from . import _time_interleaved
 
 __all__ = ["TrainingSetup", "deconvkit_step", "torch_step", "layer_breakdown", "run", "report"]
@@ -238,9 +238,23 @@ def side_by_side(breakdown, torch_ops=None):
 
 # ---------------------------------------------------------------- run and report
 def run(batch=16, size=64, rounds=5, block_time=1.0, breakdown_steps=5, method="auto",
-        out=None):
+        threads=None, out=None):
     """Measure images/s of both runners and deconvkit's breakdown; print the report to
-    ``out`` (default ``sys.stdout``) and return the measurements."""
+    ``out`` (default ``sys.stdout``) and return the measurements.
+
+    ``threads`` sets deconvkit's threads (:func:`deconvkit.threads.set_num_threads`, the
+    BLAS too when ``threadpoolctl`` is installed) and PyTorch's for this run only.
+    """
+    previous = get_num_threads()
+    if threads is not None:
+        set_num_threads(threads)
+    try:
+        return _run(batch, size, rounds, block_time, breakdown_steps, method, out)
+    finally:
+        set_num_threads(previous)
+
+
+def _run(batch, size, rounds, block_time, breakdown_steps, method, out):
     setup = TrainingSetup(batch, size, method=method)
     runners = {"deconvkit": deconvkit_step(setup)}
     first_loss = {"deconvkit": runners["deconvkit"]()}
@@ -259,9 +273,15 @@ def run(batch=16, size=64, rounds=5, block_time=1.0, breakdown_steps=5, method="
     result = dict(batch=setup.batch, size=setup.size, threads=get_num_threads(), method=method,
                   seconds=medians, images_per_s={n: setup.batch / t for n, t in medians.items()},
                   first_loss=first_loss, note=note, load=load, breakdown=breakdown,
-                  parts=side_by_side(breakdown, torch_ops))
+                  parts=side_by_side(breakdown, torch_ops), blas_env=_blas_env())
     print(report(result), file=sys.stdout if out is None else out, flush=True)
     return result
+
+
+def _blas_env():
+    """The thread variables the BLAS reads at import, as ``NAME=value`` (those set)."""
+    names = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+    return " ".join(f"{n}={os.environ[n]}" for n in names if n in os.environ)
 
 
 def _load():
@@ -279,7 +299,8 @@ def report(result):
     rates, secs, ratio = result["images_per_s"], result["seconds"], _ratio(result)
     lines = [f"FCN-8s-like training step (learned bilinear, width 16), batch "
              f"{result['batch']} of {result['size']}x{result['size']}, "
-             f"{result['threads']} thread(s), deconvkit method={result['method']}", "",
+             f"{result['threads']} thread(s) {result['blas_env']}".rstrip()
+             + f", deconvkit method={result['method']}", "",
              "| runner | ms/step | images/s | first loss |", "|---|---:|---:|---:|"]
     for name in rates:
         lines.append(f"| {name} | {secs[name] * 1e3:.1f} | {rates[name]:.1f} | "
