@@ -207,7 +207,7 @@ def layer_breakdown(setup: TrainingSetup, steps=5):
 PARTS = (("convolution", ("Conv", "ConvTranspose"), ("conv",)),
          ("batch norm", ("BatchNorm",), ("batch_norm",)),
          ("max pool", ("MaxPool",), ("max_pool",)),
-         ("ReLU", ("ReLU",), ("relu", "threshold")),
+         ("ReLU", ("ReLU",), ("relu", "threshold", "clamp_min")),
          ("loss", ("SoftmaxCrossEntropy",), ("softmax", "nll_loss", "cross_entropy")))
 """``(part, deconvkit layer classes, substrings of PyTorch operator names)``; the rest
 (optimizer, crops and sums, glue) is "other"."""
