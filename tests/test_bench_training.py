@@ -79,6 +79,8 @@ def test_cli_training_flag(capsys):
     assert "multiple of 8" in capsys.readouterr().err
     assert main(["bench", "--training", "--threads", "0"]) == 2
     assert "number of threads" in capsys.readouterr().err
+    assert main(["bench", "--batch", "4"]) == 2
+    assert "apply to --training only" in capsys.readouterr().err
 
 
 def test_threads_apply_to_the_run_only():

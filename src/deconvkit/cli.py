@@ -169,7 +169,7 @@ def _add_explain(subparsers) -> None:
 def _run_training_bench(args) -> int:
     from .bench import training
 
-    result = training.run(batch=args.batch, size=args.size, rounds=args.rounds,
+    result = training.run(batch=args.batch or 16, size=args.size or 64, rounds=args.rounds,
                           block_time=args.block_time, method=args.method,
                           threads=args.threads)
     if args.markdown:
@@ -186,6 +186,8 @@ def _run_bench(args) -> int:
         if args.cases:
             raise ValueError("--cases does not apply to --training")
         return _run_training_bench(args)
+    if (args.batch, args.size, args.threads) != (None, None, None):
+        raise ValueError("--batch, --size and --threads apply to --training only")
     names = [n.strip().upper() for n in args.cases.split(",")] if args.cases else None
     known = [c.name for c in bench.CASES]
     if names and not set(names) <= set(known):
@@ -217,8 +219,8 @@ def _add_bench(subparsers) -> None:
     p.add_argument("--training", action="store_true",
                    help="instead: training throughput (images/s) of the FCN-8s-like model "
                         "against the same model in PyTorch, and where deconvkit's time goes")
-    p.add_argument("--batch", type=int, default=16, help="--training batch size (default 16)")
-    p.add_argument("--size", type=int, default=64,
+    p.add_argument("--batch", type=int, help="--training batch size (default 16)")
+    p.add_argument("--size", type=int,
                    help="--training image size, a multiple of 8 (default 64)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="--training threads of deconvkit and PyTorch (default: deconvkit's)")

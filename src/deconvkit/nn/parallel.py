@@ -18,7 +18,7 @@ __all__ = ["over_batch", "PARALLEL_BYTES"]
 PARALLEL_BYTES = 1 << 20   # split only when the batch's arrays hold at least this many bytes
 
 
-def over_batch(fn, *arrays, nbytes=None):
+def over_batch(fn, *arrays):
     """Run ``fn(*chunks)`` on chunks of samples of ``arrays``, one chunk per thread.
 
     Parameters
@@ -27,9 +27,8 @@ def over_batch(fn, *arrays, nbytes=None):
         Writes its results into its arguments (``out=`` views) and/or returns a value.
         Per-channel values and other constants go in through a closure.
     *arrays : ndarray
-        Arrays with the same first (batch) axis, all cut at the same samples.
-    nbytes : int, optional
-        Size of the work, to decide whether threads pay (default: the largest array).
+        Arrays with the same first (batch) axis, all cut at the same samples. Threads
+        are used when the largest holds at least :data:`PARALLEL_BYTES`.
 
     Returns
     -------
@@ -47,10 +46,8 @@ def over_batch(fn, *arrays, nbytes=None):
     n = arrays[0].shape[0] if arrays[0].ndim else 1
     if any(a.shape[:1] != arrays[0].shape[:1] for a in arrays):
         raise ValueError(f"arrays must share their first axis, got {[a.shape for a in arrays]}")
-    if nbytes is None:
-        nbytes = max(a.nbytes for a in arrays)
     threads = min(_layout.THREADS, n)
-    if threads < 2 or nbytes < PARALLEL_BYTES:
+    if threads < 2 or max(a.nbytes for a in arrays) < PARALLEL_BYTES:
         return [fn(*arrays)]
     bounds = np.linspace(0, n, threads + 1).astype(int)
     jobs = [_layout._pool().submit(fn, *(a[lo:hi] for a in arrays))
