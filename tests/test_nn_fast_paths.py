@@ -65,10 +65,25 @@ def test_layers_keep_float32_and_do_not_modify_arrays(layer):
 
 def test_fcn_training_step_stays_float32():
     net = nn.fcn("fcn8s", "learned_bilinear", width=4)
+    seen = []
+
+    def recording(method):
+        def call(*args, **kwargs):
+            result = method(*args, **kwargs)
+            for r in result if isinstance(result, tuple) else (result,):
+                seen.append((type(method.__self__).__name__, r.dtype))
+            return result
+        return call
+
+    leaves = [m for _, m in net.named_modules() if not list(m.named_children())]
+    for m in leaves:
+        m.forward, m.backward = recording(m.forward), recording(m.backward)
     x = np.random.default_rng(2).random((2, 3, 16, 16), dtype=np.float32)
     y = net.forward(x)
     dx = net.backward(np.ones_like(y))
     assert y.dtype == dx.dtype == np.float32
+    assert len(seen) == 2 * len(leaves) + 2                   # Add returns two gradients
+    assert all(dtype == np.float32 for _, dtype in seen), seen
     assert all(p.grad.dtype == np.float32 for p in net.parameters())
     assert all(b.dtype == np.float32 for _, b in net.named_buffers())
 
