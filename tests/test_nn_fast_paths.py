@@ -93,36 +93,6 @@ def test_scatter_to_planes_puts_values():
     assert out.tolist() == [[[0.0, 0.0, 5.0, 0.0]]]
 
 
-def _run_layer(layer, x, dy):
-    y = layer.forward(x)
-    return y, layer.backward(dy)
-
-
-@pytest.mark.parametrize("make", [nn.ReLU, lambda: nn.BatchNorm(3),
-                                  lambda: nn.BatchNorm(3).eval(), lambda: nn.MaxPool(2),
-                                  lambda: nn.MaxPool(3, 2, 1)])
-def test_threaded_batches_give_the_serial_results(make, monkeypatch):
-    from deconvkit.functional import _layout
-    from deconvkit.nn import parallel
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal((5, 3, 8, 8)).astype(np.float32)
-    dy_shape = make().forward(x).shape
-    dy = rng.standard_normal(dy_shape).astype(np.float32)
-    serial = _run_layer(make(), x, dy)
-    monkeypatch.setattr(parallel, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(_layout, "THREADS", 2)
-    threaded = _run_layer(make(), x, dy)
-    for a, b in zip(serial, threaded):
-        assert a.shape == b.shape and a.dtype == b.dtype
-        assert np.allclose(a, b, rtol=1e-6, atol=1e-6)
-
-
-def test_over_batch_checks_the_batch_axis():
-    from deconvkit.nn.parallel import over_batch
-    with pytest.raises(ValueError, match="share their first axis"):
-        over_batch(lambda a, b: None, np.zeros((2, 3)), np.zeros((3, 3)))
-
-
 def test_upsample_builds_each_interpolation_matrix_once():
     from deconvkit.nn import resample
     resample._matrix_pair.cache_clear()

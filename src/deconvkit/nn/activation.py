@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from .module import Module
-from .parallel import over_batch
 
 __all__ = ["ReLU", "LeakyReLU", "Identity"]
 
@@ -35,24 +34,16 @@ class ReLU(_Pointwise):
     """
 
     def forward(self, x):
-        y, mask, zero = np.empty_like(x), np.empty(x.shape, bool), np.zeros((), x.dtype)
-
-        def relu(x, y, mask):
-            np.greater(x, zero, out=mask)
-            np.maximum(x, zero, out=y)
-        over_batch(relu, x, y, mask)
-        self._slope = mask
-        return y
+        zero = np.zeros((), x.dtype)
+        self._slope = x > zero
+        return np.maximum(x, zero)
 
     def backward(self, dy):
         mask = self._saved()
         if dy.shape != mask.shape:
             raise ValueError(f"dy must have the output shape {mask.shape}, got {dy.shape}")
-        dx = np.empty_like(dy)
         # a product with the 0/1 bytes of the mask: several times faster than np.where
-        over_batch(lambda dy, mask, dx: np.multiply(dy, mask.view(np.uint8), out=dx),
-                   dy, mask, dx)
-        return dx
+        return dy * mask.view(np.uint8)
 
 
 class LeakyReLU(_Pointwise):

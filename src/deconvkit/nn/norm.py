@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from .module import Module, Parameter, check_dtype
-from .parallel import over_batch
 
 __all__ = ["BatchNorm", "Dropout"]
 
@@ -68,12 +67,8 @@ class BatchNorm(Module):
 
     def _centre(self, x3, mean, squares=True):
         """``x3 - mean`` and (when ``squares``) its per-channel sum of squares."""
-        xc = np.empty_like(x3)
-
-        def centre(x, xc):
-            np.subtract(x, mean[:, None], out=xc)
-            return np.einsum("ncl,ncl->c", xc, xc) if squares else 0
-        return xc, sum(over_batch(centre, x3, xc))
+        xc = x3 - mean[:, None]
+        return xc, (np.einsum("ncl,ncl->c", xc, xc) if squares else 0)
 
     def _update_running(self, mean, var, count, dtype):
         m = self.momentum
@@ -97,14 +92,11 @@ class BatchNorm(Module):
             self._update_running(mean, var, count, x.dtype)
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
         self._cache = (xhat, inv_std, self.training)
-        y = xhat if self.weight is None else np.empty_like(xhat)
-
-        def normalize(xhat, y):
-            xhat *= inv_std[:, None]
-            if self.weight is not None:
-                np.multiply(xhat, self.weight.data[:, None], out=y)
-                y += self.bias.data[:, None]
-        over_batch(normalize, xhat, y)
+        xhat *= inv_std[:, None]
+        if self.weight is None:
+            return xhat.reshape(x.shape)
+        y = xhat * self.weight.data[:, None]
+        y += self.bias.data[:, None]
         return y.reshape(x.shape)
 
     def backward(self, dy):
@@ -126,14 +118,10 @@ class BatchNorm(Module):
             scale = scale * self.weight.data
         count = dy.dtype.type(xhat.shape[0] * xhat.shape[2])
         c1, c0 = scale * sum_dy_xhat / count, scale * sum_dy / count
-        dx = np.empty_like(dy3)
-
-        def grad(dy, xhat, dx):
-            np.multiply(dy, scale[:, None], out=dx)
-            if training:
-                dx -= xhat * c1[:, None]
-                dx -= c0[:, None]
-        over_batch(grad, dy3, xhat, dx)
+        dx = dy3 * scale[:, None]
+        if training:
+            dx -= xhat * c1[:, None]
+            dx -= c0[:, None]
         return dx.reshape(dy.shape)
 
     def extra_repr(self):

@@ -15,7 +15,6 @@ import numpy as np
 from ..geometry import ConvSpec
 from .conv import _kernel_size
 from .module import FLOAT_DTYPES, Module
-from .parallel import over_batch
 
 __all__ = ["MaxPool", "MaxUnpool"]
 
@@ -142,11 +141,9 @@ class MaxPool(Module):
         xp = np.pad(x, ((0, 0), (0, 0)) + pads, constant_values=-np.inf) if padded else x
         has_nan = bool(np.isnan(np.sum(x)))  # one fast reduction; NaN also for inf - inf
         if self.tiles_input() and not padded and not has_nan:
-            parts = over_batch(lambda x: _block_max(x, self.spec.kernel_size, out,
-                                                    self._tap_dtype()), x)
+            y, arg = _block_max(x, self.spec.kernel_size, out, self._tap_dtype())
         else:
-            parts = over_batch(lambda xp: self._running_max(xp, out, has_nan), xp)
-        y, arg = (np.concatenate(a) if len(parts) > 1 else a[0] for a in zip(*parts))
+            y, arg = self._running_max(xp, out, has_nan)
         self._arg, self._geometry, self._indices = arg, (out, pads, xp.shape), None
         self._x_shape = x.shape
         return y
@@ -211,15 +208,12 @@ class MaxPool(Module):
         covered = tiles and all(m * k == n for m, k, n in
                                 zip(out, self.spec.kernel_size, padded_shape[2:]))
         dxp = (np.empty if covered else np.zeros)(padded_shape, dy.dtype)
-
-        def scatter(dy, arg, dxp):
-            for t, window in enumerate(_tap_windows(self.spec, out)):
-                view = dxp[window]
-                if tiles:  # the taps' views are disjoint
-                    np.multiply(dy, arg == t, out=view)
-                else:
-                    view += dy * (arg == t)
-        over_batch(scatter, dy, arg, dxp)
+        for t, window in enumerate(_tap_windows(self.spec, out)):
+            view = dxp[window]
+            if tiles:  # the taps' views are disjoint
+                np.multiply(dy, arg == t, out=view)
+            else:
+                view += dy * (arg == t)
         if not any(lo or hi for lo, hi in pads):
             return dxp
         crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(pads, self._x_shape[2:]))
