@@ -220,3 +220,13 @@ def test_dropout_finite_differences_with_a_fixed_mask():
 def test_dropout_bad_probability():
     with pytest.raises(ValueError, match="0 <= p < 1"):
         nn.Dropout(1.0)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_max_pool_propagates_nan_as_torch(kw):
+    x = rand((1, 2, 6, 6), 3, np.float32)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 1, 4, 4] = np.nan
+    pool = nn.MaxPool(**kw)
+    ty, ti = TF.max_pool2d(torch.tensor(x), return_indices=True, **kw)
+    assert np.array_equal(pool.forward(x), ty.numpy(), equal_nan=True)
+    assert np.array_equal(pool.indices, ti.numpy())

@@ -34,11 +34,16 @@ class ReLU(_Pointwise):
     """
 
     def forward(self, x):
-        self._slope = x > 0
-        return np.where(self._slope, x, np.zeros((), x.dtype))
+        zero = np.zeros((), x.dtype)
+        self._slope = x > zero
+        return np.maximum(x, zero)
 
     def backward(self, dy):
-        return np.where(self._saved(), dy, np.zeros((), dy.dtype))
+        mask = self._saved()
+        if dy.shape != mask.shape:
+            raise ValueError(f"dy must have the output shape {mask.shape}, got {dy.shape}")
+        # a product with the 0/1 bytes of the mask: several times faster than np.where
+        return dy * mask.view(np.uint8)
 
 
 class LeakyReLU(_Pointwise):

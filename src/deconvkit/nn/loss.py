@@ -84,24 +84,28 @@ class SoftmaxCrossEntropy(Module):
 
     def forward(self, logits, labels):
         labels, valid = self._check(logits, labels)
-        logp = log_softmax(logits, axis=1)
+        z = logits - logits.max(axis=1, keepdims=True)
         target = np.where(valid, labels, 0)[:, None]
-        nll = -np.take_along_axis(logp, target, axis=1)[:, 0]
+        z_target = np.take_along_axis(z, target, axis=1)[:, 0]
+        p = np.exp(z, out=z)                        # z is ours: softmax in place
+        total_exp = p.sum(axis=1, keepdims=True)
+        nll = np.log(total_exp[:, 0]) - z_target    # -log softmax at the target
+        p /= total_exp
         w = valid.astype(logits.dtype)
         if self.weight is not None:
             w = w * self.weight.astype(logits.dtype)[target[:, 0]]
         total = w.sum(dtype=np.float64)
         norm = total if self.reduction == "mean" else 1.0
         norm = norm if norm > 0 else 1.0
-        self._cache = (logp, target, w, norm)
+        self._cache = (p, target, w, norm)
         return np.asarray((w * nll).sum(dtype=np.float64) / norm, dtype=logits.dtype)
 
     def backward(self, dloss=1.0):
         if self._cache is None:
             raise RuntimeError("SoftmaxCrossEntropy.backward called before forward")
-        logp, target, w, norm = self._cache
+        p, target, w, norm = self._cache
         scale = (w * np.asarray(float(dloss) / norm, w.dtype))[:, None]
-        dlogits = np.exp(logp) * scale
+        dlogits = p * scale
         picked = np.take_along_axis(dlogits, target, axis=1) - scale
         np.put_along_axis(dlogits, target, picked, axis=1)
         return dlogits

@@ -59,48 +59,70 @@ class BatchNorm(Module):
         self.running_var = np.ones(num_features, dtype)
         self._cache = None
 
-    def _shape(self, x):
+    def _planes(self, x):
+        """``x`` as ``(N, C, L)`` (a view when ``x`` is contiguous)."""
         if x.ndim < 2 or x.shape[1] != self.num_features:
             raise ValueError(f"x must be (N, {self.num_features}, *spatial), got shape {x.shape}")
-        return (1, -1) + (1,) * (x.ndim - 2)
+        return x.reshape(x.shape[0], self.num_features, -1)
+
+    def _centre(self, x3, mean, squares=True):
+        """``x3 - mean`` and (when ``squares``) its per-channel sum of squares."""
+        xc = x3 - mean[:, None]
+        return xc, (np.einsum("ncl,ncl->c", xc, xc) if squares else 0)
+
+    def _update_running(self, mean, var, count, dtype):
+        m = self.momentum
+        self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(dtype)
+        self.running_var = ((1 - m) * self.running_var
+                            + m * var * (count / (count - 1))).astype(dtype)
 
     def forward(self, x):
-        shape, axes = self._shape(x), (0,) + tuple(range(2, x.ndim))
-        if self.training:
-            count = x.size // self.num_features
-            if count < 2:
-                raise ValueError(f"BatchNorm in training needs more than one value per channel, "
-                                 f"got input shape {x.shape}")
-            mean = x.mean(axis=axes)
-            var = x.var(axis=axes)
-            m = self.momentum
-            self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(x.dtype)
-            self.running_var = ((1 - m) * self.running_var
-                                + m * var * (count / (count - 1))).astype(x.dtype)
-        else:
-            mean, var = self.running_mean, self.running_var
+        x3 = self._planes(x)
+        count = x3.shape[0] * x3.shape[2]
+        if not self.training:
+            mean, var = self.running_mean.astype(x.dtype), self.running_var
+            xhat, _ = self._centre(x3, mean, squares=False)
+        elif count < 2:
+            raise ValueError(f"BatchNorm in training needs more than one value per channel, "
+                             f"got input shape {x.shape}")
+        else:  # two passes: the mean, then the variance of the centred values
+            mean = np.einsum("ncl->c", x3) / x3.dtype.type(count)
+            xhat, squares = self._centre(x3, mean)
+            var = squares / x3.dtype.type(count)
+            self._update_running(mean, var, count, x.dtype)
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        xhat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
         self._cache = (xhat, inv_std, self.training)
+        xhat *= inv_std[:, None]
         if self.weight is None:
-            return xhat
-        return xhat * self.weight.data.reshape(shape) + self.bias.data.reshape(shape)
+            return xhat.reshape(x.shape)
+        y = xhat * self.weight.data[:, None]
+        y += self.bias.data[:, None]
+        return y.reshape(x.shape)
 
     def backward(self, dy):
+        """With per-channel sums ``S = sum dy`` and ``P = sum dy xhat`` over ``M`` values:
+        ``dx = gamma inv_std (dy - S / M - xhat P / M)`` in training (the batch
+        statistics depend on ``x``), ``gamma inv_std dy`` in evaluation."""
         if self._cache is None:
             raise RuntimeError("BatchNorm.backward called before forward")
         xhat, inv_std, training = self._cache
-        shape, axes = self._shape(dy), (0,) + tuple(range(2, dy.ndim))
-        dxhat = dy
+        dy3 = self._planes(dy)
+        if dy3.shape != xhat.shape:
+            raise ValueError(f"dy must have the shape of the output, got {dy.shape}")
+        sum_dy = np.einsum("ncl->c", dy3)
+        sum_dy_xhat = np.einsum("ncl,ncl->c", dy3, xhat)
+        scale = inv_std
         if self.weight is not None:
-            self.weight.accumulate((dy * xhat).sum(axis=axes))
-            self.bias.accumulate(dy.sum(axis=axes))
-            dxhat = dy * self.weight.data.reshape(shape)
-        if not training:
-            return dxhat * inv_std.reshape(shape)
-        mean_d = dxhat.mean(axis=axes).reshape(shape)
-        mean_dx = (dxhat * xhat).mean(axis=axes).reshape(shape)
-        return (dxhat - mean_d - xhat * mean_dx) * inv_std.reshape(shape)
+            self.weight.accumulate(sum_dy_xhat)
+            self.bias.accumulate(sum_dy)
+            scale = scale * self.weight.data
+        count = dy.dtype.type(xhat.shape[0] * xhat.shape[2])
+        c1, c0 = scale * sum_dy_xhat / count, scale * sum_dy / count
+        dx = dy3 * scale[:, None]
+        if training:
+            dx -= xhat * c1[:, None]
+            dx -= c0[:, None]
+        return dx.reshape(dy.shape)
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..geometry import ConvSpec
 from .conv import _kernel_size
@@ -20,23 +19,52 @@ from .module import FLOAT_DTYPES, Module
 __all__ = ["MaxPool", "MaxUnpool"]
 
 
-def _plane_offsets(shape):
-    """``(N*C, 1)`` offsets of each ``(n, c)`` plane in the flattened array."""
-    planes, size = shape[0] * shape[1], math.prod(shape[2:])
-    return (np.arange(planes, dtype=np.int64) * size)[:, None]
-
-
-def scatter_to_planes(values, indices, shape, unique):
-    """Array of ``shape`` that is zero except ``values`` added at plane ``indices``."""
+def scatter_to_planes(values, indices, shape):
+    """Array of ``shape`` that is zero except ``values`` put at plane ``indices``."""
     planes = shape[0] * shape[1]
-    idx, vals = indices.reshape(planes, -1), values.reshape(planes, -1)
-    if unique:
-        out = np.zeros((planes, math.prod(shape[2:])), values.dtype)
-        np.put_along_axis(out, idx, vals, axis=1)
-        return out.reshape(shape)
-    flat = (idx + _plane_offsets(shape)).ravel()
-    out = np.bincount(flat, weights=vals.ravel(), minlength=planes * math.prod(shape[2:]))
-    return out.astype(values.dtype).reshape(shape)
+    out = np.zeros((planes, math.prod(shape[2:])), values.dtype)
+    np.put_along_axis(out, indices.reshape(planes, -1), values.reshape(planes, -1), axis=1)
+    return out.reshape(shape)
+
+
+def _tap_windows(spec, out):
+    """For each kernel tap in window order, the index of the strided view of the padded
+    input that holds that tap of every window."""
+    for tap in np.ndindex(*spec.kernel_size):
+        yield (slice(None),) * 2 + tuple(slice(j * d, j * d + (m - 1) * s + 1, s) for j, d, m, s
+                                         in zip(tap, spec.dilation, out, spec.stride))
+
+
+def _select(better, new, old):
+    """``np.where(better, new, old)`` for unsigned ints, by wrap-around arithmetic
+    (several times faster than ``np.where``)."""
+    return old + better.view(np.uint8) * (new - old)
+
+
+def _block_max(x, k, out, dtype):
+    """Max and window-order tap of non-overlapping windows, an axis at a time.
+
+    ``x`` (cropped to ``out * k``) is viewed as ``(N, C, m0, k0, m1, k1, ...)`` and the
+    ``k`` axes are reduced from the last to the first, keeping the first maximum: that
+    is the first maximum in row-major window order, as the tap-by-tap loop finds it.
+    """
+    crop = x[(slice(None),) * 2 + tuple(slice(0, m * kk) for m, kk in zip(out, k))]
+    z = crop.reshape(x.shape[:2] + tuple(v for m, kk in zip(out, k) for v in (m, kk)))
+    arg, inner = None, 1
+    for a in reversed(range(len(k))):
+        at = (slice(None),) * (3 + 2 * a)
+        y = best = None
+        for j in range(k[a]):
+            tap = dtype.type(j * inner)
+            candidate = tap if arg is None else arg[at + (j,)] + tap
+            if y is None:
+                y, best = z[at + (j,)].copy(), candidate
+                continue
+            better = z[at + (j,)] > y
+            np.maximum(y, z[at + (j,)], out=y)
+            best = _select(better, candidate, best)
+        z, arg, inner = y, np.broadcast_to(best, y.shape), inner * k[a]
+    return z, np.ascontiguousarray(arg, dtype)
 
 
 class MaxPool(Module):
@@ -85,8 +113,7 @@ class MaxPool(Module):
                                  f"padding {self.spec.padding} for kernel extent "
                                  f"{self.spec.kernel_extent}")
         self.ceil_mode = bool(ceil_mode)
-        self.indices = None
-        self._x_shape = None
+        self._arg = self._indices = self._geometry = self._x_shape = None
 
     def output_geometry(self, size):
         """Spatial output size and the ``(lo, hi)`` padding applied (ceil mode adds to hi)."""
@@ -106,39 +133,91 @@ class MaxPool(Module):
     def forward(self, x):
         if x.dtype not in FLOAT_DTYPES:
             raise TypeError(f"x must be float32 or float64, got {x.dtype}")
-        spec, axes = self.spec, tuple(range(2, x.ndim))
-        if len(axes) != spec.ndim:
-            raise ValueError(f"x must be (N, C, *spatial) with {spec.ndim} spatial axes, "
+        if x.ndim != self.spec.ndim + 2:
+            raise ValueError(f"x must be (N, C, *spatial) with {self.spec.ndim} spatial axes, "
                              f"got shape {x.shape}")
         out, pads = self.output_geometry(x.shape[2:])
         padded = any(lo or hi for lo, hi in pads)
         xp = np.pad(x, ((0, 0), (0, 0)) + pads, constant_values=-np.inf) if padded else x
-        win = sliding_window_view(xp, spec.kernel_extent, axis=axes)
-        win = win[(slice(None),) * 2 + tuple(slice(0, (m - 1) * s + 1, s) for m, s in
-                                             zip(out, spec.stride))
-                  + tuple(slice(None, None, d) for d in spec.dilation)]
-        flat = win.reshape(x.shape[:2] + out + (-1,))
-        arg = flat.argmax(axis=-1)
-        y = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
-        self.indices = self._switches(arg, x.shape[2:], out, pads)
+        has_nan = bool(np.isnan(np.sum(x)))  # one fast reduction; NaN also for inf - inf
+        if self.tiles_input() and not padded and not has_nan:
+            y, arg = _block_max(x, self.spec.kernel_size, out, self._tap_dtype())
+        else:
+            y, arg = self._running_max(xp, out, has_nan)
+        self._arg, self._geometry, self._indices = arg, (out, pads, xp.shape), None
         self._x_shape = x.shape
         return y
 
-    def _switches(self, arg, size, out, pads):
-        """Flat plane index of each window's argmax."""
-        taps = np.unravel_index(arg, self.spec.kernel_size)
-        flat = np.zeros(arg.shape, np.int64)
-        for a, (j, m, s, d, (lo, _)) in enumerate(zip(taps, out, self.spec.stride,
-                                                      self.spec.dilation, pads)):
-            pos = np.arange(m).reshape((m,) + (1,) * (len(out) - 1 - a))
-            flat = flat * size[a] + (pos * s + j * d - lo)
-        return flat
+    def tiles_input(self) -> bool:
+        """Whether the windows do not overlap and have no holes (stride == kernel, no
+        dilation): then every input value is in at most one window."""
+        s = self.spec
+        return s.stride == s.kernel_size and all(d == 1 for d in s.dilation)
+
+    def _tap_dtype(self):
+        return np.dtype(np.min_scalar_type(math.prod(self.spec.kernel_size) - 1))
+
+    def _running_max(self, xp, out, has_nan):
+        """Max over the taps and the tap that gave it: the first maximum in window order,
+        the last NaN when there is one (PyTorch's rule), one tap view at a time."""
+        dtype = self._tap_dtype()
+        y = arg = None
+        for t, window in enumerate(_tap_windows(self.spec, out)):
+            view = xp[window]
+            if y is None:
+                y, arg = view.copy(), np.zeros(view.shape, dtype)
+                continue
+            better = view > y
+            if has_nan:
+                better |= np.isnan(view)
+            np.maximum(y, view, out=y)
+            arg = _select(better, dtype.type(t), arg)
+        return y, arg
+
+    @property
+    def indices(self):
+        """``(N, C, *out)`` int64: the flat index in ``x[n, c]`` of each maximum."""
+        if self._arg is None:
+            return None
+        if self._indices is None:
+            self._indices = self._switches()
+        return self._indices
+
+    def _switches(self):
+        """Flat plane index of each window's maximum: a per-position base plus the offset
+        of the chosen tap."""
+        out, pads, _ = self._geometry
+        spec, size = self.spec, self._x_shape[2:]
+        plane_strides = [math.prod(size[a + 1:]) for a in range(len(size))]
+        base = np.zeros((1, 1) + (1,) * len(out), np.int64)
+        for a, (m, s, (lo, _), step) in enumerate(zip(out, spec.stride, pads, plane_strides)):
+            pos = np.arange(m, dtype=np.int64).reshape((m,) + (1,) * (len(out) - 1 - a))
+            base = base + (pos * s - lo) * step
+        offsets = np.array([sum(j * d * step for j, d, step in
+                                zip(tap, spec.dilation, plane_strides))
+                            for tap in np.ndindex(*spec.kernel_size)], np.int64)
+        return base + offsets[self._arg]
 
     def backward(self, dy):
-        if self.indices is None:
+        if self._arg is None:
             raise RuntimeError("MaxPool.backward called before forward")
-        unique = all(s >= e for s, e in zip(self.spec.stride, self.spec.kernel_extent))
-        return scatter_to_planes(dy, self.indices, self._x_shape, unique)
+        out, pads, padded_shape = self._geometry
+        if dy.shape != self._arg.shape:
+            raise ValueError(f"dy must have the output shape {self._arg.shape}, got {dy.shape}")
+        arg, tiles = self._arg, self.tiles_input()
+        covered = tiles and all(m * k == n for m, k, n in
+                                zip(out, self.spec.kernel_size, padded_shape[2:]))
+        dxp = (np.empty if covered else np.zeros)(padded_shape, dy.dtype)
+        for t, window in enumerate(_tap_windows(self.spec, out)):
+            view = dxp[window]
+            if tiles:  # the taps' views are disjoint
+                np.multiply(dy, arg == t, out=view)
+            else:
+                view += dy * (arg == t)
+        if not any(lo or hi for lo, hi in pads):
+            return dxp
+        crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(pads, self._x_shape[2:]))
+        return np.ascontiguousarray(dxp[(slice(None),) * 2 + crop])
 
     def extra_repr(self):
         s = self.spec
@@ -202,7 +281,7 @@ class MaxUnpool(Module):
             raise ValueError(f"indices must lie in [0, {size}) for output size {shape[2:]}, "
                              f"got {indices.min()}..{indices.max()}")
         self._indices, self._x_shape = indices, x.shape
-        return scatter_to_planes(x, indices, shape, unique=True)
+        return scatter_to_planes(x, indices, shape)
 
     def backward(self, dy):
         if self._indices is None:

@@ -9,6 +9,7 @@ repeats are done together in one copy.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -67,6 +68,14 @@ def interpolation_matrix(n_in, n_out, mode="linear", align_corners=False, scale=
         frac = np.clip(src - i0, 0.0, 1.0)
         rows, cols, vals = np.r_[dst, dst], np.r_[i0, i1], np.r_[1.0 - frac, frac]
     return scipy.sparse.csr_matrix((vals, (rows.astype(np.int64), cols)), shape=(n_out, n_in))
+
+
+@functools.lru_cache(maxsize=64)
+def _matrix_pair(n_in, n_out, mode, align_corners, scale, dtype):
+    """``(A, A.T)`` of :func:`interpolation_matrix` as CSR matrices of ``dtype``, built
+    once per geometry (the layers only multiply by them, never modify them)."""
+    a = interpolation_matrix(n_in, n_out, mode, align_corners, scale).astype(dtype)
+    return a, a.T.tocsr()
 
 
 def _along(x, axis, fn):
@@ -161,7 +170,7 @@ class Upsample(Module):
                 ops.append(m // n)  # integer nearest upsampling: a repeat
             else:
                 mode = "nearest" if self.mode == "nearest" else "linear"
-                ops.append(interpolation_matrix(n, m, mode, self.align_corners, s))
+                ops.append((n, m, mode, self.align_corners, s))
         return ops
 
     def forward(self, x):
@@ -171,7 +180,7 @@ class Upsample(Module):
         x = _repeat(x, [op if isinstance(op, int) else 1 for op in self._ops])
         for axis, op in enumerate(self._ops, start=2):
             if not isinstance(op, int):
-                mat = op.astype(x.dtype)
+                mat, _ = _matrix_pair(*op, x.dtype)
                 x = _along(x, axis, lambda v: mat @ v)
         return x
 
@@ -180,7 +189,7 @@ class Upsample(Module):
             raise RuntimeError("Upsample.backward called before forward")
         for axis, op in enumerate(self._ops, start=2):
             if not isinstance(op, int):
-                mat_t = op.T.tocsr().astype(dy.dtype)
+                _, mat_t = _matrix_pair(*op, dy.dtype)
                 dy = _along(dy, axis, lambda v: mat_t @ v)
         return _fold(dy, [op if isinstance(op, int) else 1 for op in self._ops])
 
