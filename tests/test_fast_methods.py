@@ -220,3 +220,21 @@ def test_transpose_matrix_gather_equals_copy(data):
     assert np.array_equal(got, want)
     with configured({"_phases.TAKE_MAX": 0}):
         assert np.array_equal(_phases.transpose_matrix(w, plans, g), want)
+
+
+@pytest.mark.parametrize("operation, x_shape, w_shape, stride, groups, expected", [
+    # dense, ungrouped weight gradients: one im2col product beats prod(k) thin ones
+    ("conv_weight_grad", (16, 3, 64, 64), (16, 3, 3, 3), 1, 1, "gemm"),
+    ("conv_weight_grad", (2, 256, 14, 14), (256, 256, 3, 3), 1, 1, "gemm"),
+    # dense transposed convolution: gemm only while a side has fewer than 64 channels
+    ("conv_transpose", (16, 16, 64, 64), (16, 3, 3, 3), 1, 1, "gemm"),
+    ("conv_transpose", (4, 128, 16, 16), (128, 128, 3, 3), 1, 1, "polyphase"),
+    # strided or grouped problems stay polyphase
+    ("conv_weight_grad", (16, 3, 64, 64), (16, 3, 3, 3), 2, 1, "polyphase"),
+    ("conv_weight_grad", (16, 8, 64, 64), (8, 1, 3, 3), 1, 8, "polyphase"),
+    ("conv_transpose", (8, 64, 32, 32), (64, 64, 4, 4), 2, 1, "polyphase"),
+])
+def test_auto_choice_follows_the_measured_cost_rules(operation, x_shape, w_shape, stride,
+                                                      groups, expected):
+    spec = ConvSpec(w_shape[2:], stride, 1, 1, groups)
+    assert dk.functional.choose_method(operation, x_shape, w_shape, spec) == expected
