@@ -179,3 +179,17 @@ if __name__ == "__main__":
         losses = train_losses(seed=s)
         print(f"seed {s}: initial {losses[0]:.4f}, final {losses[-1]:.4f}, "
               f"ratio {losses[-1] / losses[0]:.3f}")
+
+
+def test_fcn_without_input_grad_returns_none_and_the_same_parameter_gradients():
+    x = np.random.default_rng(0).standard_normal((2, 3, 16, 16)).astype(np.float32)
+    dy = np.random.default_rng(1).standard_normal((2, 6, 16, 16)).astype(np.float32)
+    grads = []
+    for input_grad in (True, False):
+        net = nn.fcn("fcn16s", "learned_bilinear", width=4, input_grad=input_grad)
+        net.forward(x)
+        dx = net.backward(dy)
+        assert (dx is None) == (not input_grad)
+        grads.append({k: p.grad.copy() for k, p in net.named_parameters()})
+    for name in grads[0]:
+        np.testing.assert_array_equal(grads[0][name], grads[1][name])

@@ -193,16 +193,19 @@ class FCN(Module):
     -----
     ``forward(x)`` maps ``(N, in_channels, H, W)``, ``H`` and ``W`` multiples of 8,
     to ``(N, num_classes, H, W)`` scores; ``backward(dy)`` returns the input
-    gradient and accumulates every parameter gradient.
+    gradient (``None`` when built with ``input_grad=False``: training on images needs
+    none, and skipping it saves the first layer's largest product) and accumulates
+    every parameter gradient.
     """
 
     def __init__(self, head, upsampling, num_classes, width, in_channels=3, *, rng=None,
-                 dtype=np.float32):
+                 dtype=np.float32, input_grad=True):
         super().__init__()
         self.head = _check_name(head, HEADS, "head")
         self.upsampling = _check_name(upsampling, UPSAMPLINGS, "upsampling")
         self.in_channels, self.num_classes = in_channels, num_classes
         self.encoder = Encoder(in_channels, width, rng=rng, dtype=dtype)
+        self.encoder.stage1[0][0].needs_input_grad = bool(input_grad)
         channels = dict(zip((2, 4, 8), self.encoder.channels))
         self.score8 = Conv(channels[8], num_classes, 1, rng=rng, dtype=dtype)
         self._ups, self._skips = [], []
@@ -251,7 +254,7 @@ class FCN(Module):
 
 
 def fcn(head="fcn8s", upsampling="learned_bilinear", num_classes=6, width=16, seed=0,
-        dtype=np.float32) -> FCN:
+        dtype=np.float32, input_grad=True) -> FCN:
     """A small FCN for 3-channel images such as :func:`deconvkit.datasets.shapes`.
 
     Parameters
@@ -267,6 +270,9 @@ def fcn(head="fcn8s", upsampling="learned_bilinear", num_classes=6, width=16, se
     seed : int
         Seed of every random initialization.
     dtype : float32 or float64
+    input_grad : bool
+        ``False``: ``backward`` skips the gradient with respect to the images and
+        returns ``None`` (what training needs; :mod:`deconvkit.train` does this).
 
     Returns
     -------
@@ -290,4 +296,4 @@ def fcn(head="fcn8s", upsampling="learned_bilinear", num_classes=6, width=16, se
     num_classes = _check_positive_int(num_classes, "num_classes")
     width = _check_positive_int(width, "width")
     return FCN(head, upsampling, num_classes, width, rng=np.random.default_rng(seed),
-               dtype=check_dtype(dtype))
+               dtype=check_dtype(dtype), input_grad=input_grad)

@@ -229,7 +229,7 @@ def run(config: RunConfig, train, val, *, num_classes: int = 6, progress=True) -
     ``train`` and ``val`` are ``(images, labels)`` pairs.
     """
     model = nn.fcn(config.head, config.upsampling, num_classes=num_classes,
-                   width=config.width, seed=config.seed)
+                   width=config.width, seed=config.seed, input_grad=False)
     weights = class_weights(train[1], num_classes, config.class_weights)
     t0 = time.perf_counter()
     losses = fit(model, *train, config, loss=nn.SoftmaxCrossEntropy(weight=weights),
