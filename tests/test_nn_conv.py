@@ -205,10 +205,19 @@ def test_he_fan_in_of_both_layouts():
     (dict(in_channels=2, out_channels=2, kernel_size=3, stride=0), "stride must be >= 1"),
     (dict(in_channels=2, out_channels=2, kernel_size=3, init="nope"), "init must be"),
     (dict(in_channels=2, out_channels=2, kernel_size=3, padding="full"), "'valid' or 'same'"),
+    (dict(in_channels=2, out_channels=2, kernel_size=3, stride=2, output_padding=1),
+     "output_padding applies to ConvTranspose only"),
 ])
 def test_bad_construction(kwargs, message):
     with pytest.raises(ValueError, match=message):
         nn.Conv(**kwargs)
+
+
+@pytest.mark.parametrize("kernel_size", [2.5, (3, 2.0), "3", (), True])
+def test_kernel_size_must_be_ints(kernel_size):
+    for layer in (nn.Conv, nn.ConvTranspose):
+        with pytest.raises(TypeError, match="kernel_size must be an int or a tuple of ints"):
+            layer(2, 2, kernel_size)
 
 
 def test_bad_use():

@@ -24,7 +24,11 @@ __all__ = ["Conv", "ConvTranspose", "Deconvolution", "upsampling_geometry"]
 def _kernel_size(kernel_size, ndim):
     if isinstance(kernel_size, (int, np.integer)) and not isinstance(kernel_size, bool):
         return (int(kernel_size),) * (2 if ndim is None else ndim)
-    ks = tuple(int(v) for v in kernel_size)
+    values = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else None
+    if not values or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                         for v in values):
+        raise TypeError(f"kernel_size must be an int or a tuple of ints, got {kernel_size!r}")
+    ks = tuple(int(v) for v in values)
     if ndim is not None and len(ks) != ndim:
         raise ValueError(f"kernel_size {kernel_size!r} has {len(ks)} axes but ndim={ndim}")
     return ks
@@ -61,6 +65,9 @@ class _ConvLayer(Module):
                  method="auto", dtype=np.float32, rng=None):
         super().__init__()
         _check_channels(in_channels, out_channels, groups)
+        if not self.transposed and np.any(np.asarray(output_padding) != 0):
+            raise ValueError(f"output_padding applies to ConvTranspose only, got "
+                             f"{output_padding!r} for Conv")
         ks = _kernel_size(kernel_size, ndim)
         # validate the geometry now; "same" is resolved per input size in forward
         if isinstance(padding, str) and padding.lower() not in ("same", "valid"):
