@@ -1,0 +1,64 @@
+"""``deconvkit bench``: the speed suite, or with ``--training`` the training throughput."""
+
+from __future__ import annotations
+
+
+def _run_training_bench(args) -> int:
+    from ..bench import training
+
+    result = training.run(batch=args.batch or 16, size=args.size or 64, rounds=args.rounds,
+                          block_time=args.block_time, method=args.method,
+                          threads=args.threads)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write(training.report(result) + "\n")
+        print(f"wrote {args.markdown}")
+    return 0
+
+
+def run(args) -> int:
+    from .. import bench
+
+    if args.training:
+        if args.cases:
+            raise ValueError("--cases does not apply to --training")
+        return _run_training_bench(args)
+    if (args.batch, args.size, args.threads) != (None, None, None):
+        raise ValueError("--batch, --size and --threads apply to --training only")
+    names = [n.strip().upper() for n in args.cases.split(",")] if args.cases else None
+    known = [c.name for c in bench.CASES]
+    if names and not set(names) <= set(known):
+        raise ValueError(f"unknown case(s) {sorted(set(names) - set(known))}; known: {known}")
+    cases = [c for c in bench.CASES if names is None or c.name in names]
+    rows = bench.run(cases, rounds=args.rounds, block_time=args.block_time, method=args.method)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write(bench.markdown_table(rows))
+        print(f"wrote {args.markdown}")
+    return 0
+
+
+def add(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench", help="time deconvkit against PyTorch and ONNX Runtime",
+        description="Time the transposed-convolution cases S1-S6 and the backward passes "
+                    "B1, B5 with deconvkit, PyTorch CPU and ONNX Runtime, interleaved in "
+                    "one process; print medians, ratios, GFLOP/s, the fraction of this "
+                    "machine's GEMM rate or bandwidth, extra memory and agreement.",
+        epilog="examples: deconvkit bench --cases S1,S3 --rounds 9; deconvkit bench --training")
+    p.add_argument("--cases", metavar="NAMES", help="comma-separated case names (default: all)")
+    p.add_argument("--method", default="auto", help="deconvkit method (default auto)")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="rounds; each runner times one block of calls per round (default 5)")
+    p.add_argument("--block-time", type=float, default=0.5, metavar="SECONDS",
+                   help="length of one runner's block of consecutive calls (default 0.5)")
+    p.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    p.add_argument("--training", action="store_true",
+                   help="instead: training throughput (images/s) of the FCN-8s-like model "
+                        "against the same model in PyTorch, and where deconvkit's time goes")
+    p.add_argument("--batch", type=int, help="--training batch size (default 16)")
+    p.add_argument("--size", type=int,
+                   help="--training image size, a multiple of 8 (default 64)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="--training threads of deconvkit and PyTorch (default: deconvkit's)")
+    p.set_defaults(run=run)

@@ -1,0 +1,74 @@
+"""``deconvkit train``: train FCNs on ``shapes`` and compare their upsampling."""
+
+from __future__ import annotations
+
+from .common import write
+
+def run(args) -> int:
+    import dataclasses
+
+    from .. import train
+
+    preset = train.QUICK if args.quick else train.FULL
+    data = dataclasses.replace(preset["data"], **{k: v for k, v in dict(
+        n_train=args.n_train, n_val=args.n_val, size=args.size, seed=args.data_seed).items()
+        if v is not None})
+    compare = args.compare or args.quick
+    epochs = args.epochs if args.epochs is not None else preset["epochs"]
+    head = args.head or ("fcn32s" if compare else "fcn8s")
+    optional = {"lr": args.lr} if args.lr is not None else {}
+    base = train.RunConfig(head, args.upsampling, epochs=epochs, batch_size=args.batch_size,
+                           optimizer=args.optimizer, width=args.width, seed=args.seed,
+                           **optional)
+    configs = (train.comparison_configs(base, preset["upsamplings"], preset["heads"])
+               if compare else [base])
+    train.train_and_report(configs, data, out=args.out, report=args.report,
+                           overwrite=args.overwrite, progress=not args.no_progress,
+                           figures=not args.no_figures,
+                           log=lambda text: write(text + "\n"))
+    return 0
+
+
+def add(subparsers) -> None:
+    from ..nn import HEADS, UPSAMPLINGS
+
+    p = subparsers.add_parser(
+        "train", help="train small FCNs on the shapes data and compare their upsampling",
+        description="Train an FCN (deconvkit.nn.fcn) on the generated shapes data and "
+                    "score it on the validation split: mean IoU, pixel accuracy, boundary "
+                    "F1 and a checkerboard-artifact score. --compare trains every "
+                    "upsampling variant on --head (default fcn32s), then fcn16s and fcn8s "
+                    "with --upsampling, all with the same seed and budget. Writes a JSON "
+                    "report, a Markdown table and PNG figures (with matplotlib).",
+        epilog="examples: deconvkit train --quick | deconvkit train --compare --report "
+               "results/compare.json | deconvkit train --head fcn8s --upsampling "
+               "deconv_stack --epochs 20")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--compare", action="store_true",
+                      help="compare all variants (about 8 runs; see the README for times)")
+    mode.add_argument("--quick", action="store_true",
+                      help="a reduced comparison that takes under 2 minutes on 2 cores")
+    p.add_argument("--head", choices=HEADS,
+                   help="FCN head (default fcn8s; fcn32s with --compare/--quick)")
+    p.add_argument("--upsampling", choices=UPSAMPLINGS, default="learned_bilinear",
+                   help="upsampling variant (default learned_bilinear)")
+    p.add_argument("--epochs", type=int, help="epochs per run (default 12; 6 with --quick)")
+    p.add_argument("--batch-size", type=int, default=16, help="default 16")
+    p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                   help="adam, or sgd with momentum 0.9; cosine decay (default adam)")
+    p.add_argument("--lr", type=float, help="learning rate (default 3e-3)")
+    p.add_argument("--width", type=int, default=16, help="encoder width (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="initial weights and batch order")
+    p.add_argument("--n-train", type=int, help="training images (default 1000; quick 512)")
+    p.add_argument("--n-val", type=int, help="validation images (default 200; quick 64)")
+    p.add_argument("--size", type=int, help="image size, a multiple of 8 (default 64)")
+    p.add_argument("--data-seed", type=int, help="seed of the shapes data (default 0)")
+    p.add_argument("--out", default="deconvkit-train", metavar="DIR",
+                   help="output folder (default ./deconvkit-train)")
+    p.add_argument("--report", metavar="PATH",
+                   help="JSON report path (default DIR/report.json); the Markdown table "
+                        "and figures are written next to it")
+    p.add_argument("--overwrite", action="store_true", help="replace existing report files")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.set_defaults(run=run)
