@@ -22,8 +22,7 @@ import sys
 import time
 from collections import defaultdict
 
-import numpy as np
-
+from .._checks import check_int
 from .. import nn
 from ..datasets import shapes
 from ..threads import get_num_threads, set_num_threads
@@ -32,12 +31,6 @@ from . import _time_interleaved
 __all__ = ["TrainingSetup", "deconvkit_step", "torch_step", "layer_breakdown", "run", "report"]
 
 SGD_ARGS = dict(lr=0.01, momentum=0.9)
-
-
-def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
 
 
 class TrainingSetup:
@@ -60,10 +53,10 @@ class TrainingSetup:
 
     def __init__(self, batch=16, size=64, *, head="fcn8s", upsampling="learned_bilinear",
                  num_classes=6, width=16, seed=0, batches=2, method="auto"):
-        self.batch, self.size = _positive(batch, "batch"), _positive(size, "size")
+        self.batch, self.size = check_int(batch, "batch"), check_int(size, "size")
         if size % 8:
             raise ValueError(f"size must be a multiple of 8 (the output stride), got {size}")
-        images, labels = shapes(batch * _positive(batches, "batches"), size=size, seed=seed)
+        images, labels = shapes(batch * check_int(batches, "batches"), size=size, seed=seed)
         self.data = [(images[i:i + batch], labels[i:i + batch])
                      for i in range(0, len(images), batch)]
         self.net = nn.fcn(head, upsampling, num_classes=num_classes, width=width, seed=seed)

@@ -8,6 +8,7 @@
 
 import numpy as np
 
+from .._checks import check_int
 from .shapes import CLASSES, PALETTE, SPLITS, colorize, shapes, shapes_splits
 
 __all__ = ["CLASSES", "PALETTE", "SPLITS", "shapes", "shapes_splits", "colorize",
@@ -38,9 +39,7 @@ def iterate_batches(*arrays, batch_size, shuffle=True, rng=None, drop_last=False
     if any(len(a) != n for a in arrays):
         raise ValueError(f"arrays must share their first axis, got lengths "
                          f"{[len(a) for a in arrays]}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    check_int(batch_size, "batch_size")
     order = np.random.default_rng(rng).permutation(n) if shuffle else np.arange(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from .._checks import check_int
+
 __all__ = ["CLASSES", "PALETTE", "SPLITS", "shapes", "shapes_splits", "colorize"]
 
 CLASSES = ("background", "ellipse", "triangle", "star", "cross", "ring")
@@ -160,10 +162,8 @@ def shapes(n, size=64, seed=0, split="train", *, max_shapes=4, noise=0.03):
     >>> bool((shapes(2, size=32)[1] == labels[:2]).all())
     True
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be an int >= 0, got {n!r}")
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
-        raise ValueError(f"size must be an int >= 8, got {size!r}")
+    check_int(n, "n", 0)
+    check_int(size, "size", 8)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if max_shapes < 2:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_int
+
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -62,8 +64,7 @@ def check_weight(w: np.ndarray, x_shape: tuple, layout: str) -> None:
 
 
 def check_groups(groups, **channels) -> None:
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"groups must be an int >= 1, got {groups!r}")
+    check_int(groups, "groups")
     for name, c in channels.items():
         if c % groups:
             raise ValueError(f"groups={groups} must divide {name}={c}")

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .._checks import check_int
 from .. import functional as F
 from ..geometry import ConvSpec
 from . import init as initializers
@@ -49,8 +50,7 @@ def upsampling_geometry(factor):
 
 def _check_channels(in_channels, out_channels, groups):
     for name, c in (("in_channels", in_channels), ("out_channels", out_channels)):
-        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {c!r}")
+        check_int(c, name)
         if isinstance(groups, (int, np.integer)) and groups >= 1 and c % groups:
             raise ValueError(f"groups={groups} must divide {name}={c}")
 
@@ -252,8 +252,7 @@ class ConvTranspose(_ConvLayer):
         ``interpolate(mode="bilinear", align_corners=False)`` away from the border.
         ``trainable=False`` freezes the weight (fixed bilinear upsampling).
         """
-        if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
-            raise ValueError(f"factor must be an int >= 1, got {factor!r}")
+        check_int(factor, "factor")
         k, p = upsampling_geometry(factor)
         layer = cls(channels, channels, k, stride=factor, padding=p, groups=groups,
                     bias=bias, ndim=ndim, init="bilinear", dtype=dtype, method=method)

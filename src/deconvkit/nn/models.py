@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from .._checks import check_int
 from . import init as initializers
 from .activation import ReLU
 from .conv import Conv, ConvTranspose, upsampling_geometry
@@ -49,12 +50,6 @@ def _check_name(name, allowed, what):
     if name not in allowed:
         raise ValueError(f"unknown {what} {name!r}; choose one of {allowed}")
     return name
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
 
 
 def _transpose_x2_stack(channels, factor, rng, dtype):
@@ -114,7 +109,7 @@ def upsampler(kind, channels, factor, *, rng=None, dtype=np.float32) -> Module:
     (1, 2, 12, 12)
     """
     _check_name(kind, UPSAMPLINGS, "upsampling")
-    factor, channels = _check_positive_int(factor, "factor"), _check_positive_int(channels,
+    factor, channels = check_int(factor, "factor"), check_int(channels,
                                                                                     "channels")
     rng = np.random.default_rng(rng)
     dtype = check_dtype(dtype)
@@ -293,7 +288,7 @@ def fcn(head="fcn8s", upsampling="learned_bilinear", num_classes=6, width=16, se
     """
     _check_name(head, HEADS, "head")
     _check_name(upsampling, UPSAMPLINGS, "upsampling")
-    num_classes = _check_positive_int(num_classes, "num_classes")
-    width = _check_positive_int(width, "width")
+    num_classes = check_int(num_classes, "num_classes")
+    width = check_int(width, "width")
     return FCN(head, upsampling, num_classes, width, rng=np.random.default_rng(seed),
                dtype=check_dtype(dtype), input_grad=input_grad)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_int
 from .module import Module, Parameter, check_dtype
 
 __all__ = ["BatchNorm", "Dropout"]
@@ -49,10 +50,8 @@ class BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype=np.float32):
         super().__init__()
         dtype = check_dtype(dtype)
-        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
-                or num_features < 1:
-            raise ValueError(f"num_features must be an int >= 1, got {num_features!r}")
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
+        num_features = check_int(num_features, "num_features")
+        self.num_features, self.eps, self.momentum = num_features, float(eps), momentum
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
         self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
         self.running_mean = np.zeros(num_features, dtype)

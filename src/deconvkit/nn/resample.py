@@ -16,6 +16,7 @@ import numbers
 import numpy as np
 import scipy.sparse
 
+from .._checks import check_int
 from .conv import Conv
 from .module import Module
 
@@ -218,10 +219,7 @@ class PixelShuffle(Module):
 
     def __init__(self, upscale_factor: int):
         super().__init__()
-        if isinstance(upscale_factor, bool) or not isinstance(upscale_factor, (int, np.integer)) \
-                or upscale_factor < 1:
-            raise ValueError(f"upscale_factor must be an int >= 1, got {upscale_factor!r}")
-        self.upscale_factor = int(upscale_factor)
+        self.upscale_factor = check_int(upscale_factor, "upscale_factor")
         self._x_shape = None
 
     def forward(self, x):

@@ -21,6 +21,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from .compare import FULL, QUICK, DataConfig, compare, comparison_configs, load_data
@@ -81,7 +82,7 @@ def train_and_report(configs, data: DataConfig, *, out="deconvkit-train", report
     results = compare(configs, train, val, progress=progress,
                       on_result=lambda r: log(_one_line(r)))
     table = markdown_table(results)
-    report_data = report_dict(results, data.__dict__ | {"val_split": "val"})
+    report_data = report_dict(results, dataclasses.asdict(data) | {"val_split": "val"})
     write_json(report_data, paths["json"])
     paths["markdown"].write_text(table, encoding="utf-8")
     written = [paths["json"], paths["markdown"]]

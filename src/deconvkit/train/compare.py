@@ -13,6 +13,7 @@ import dataclasses
 
 import numpy as np
 
+from .._checks import check_int
 from .. import nn
 from ..datasets import shapes_splits
 from .loop import RunConfig, run
@@ -31,9 +32,7 @@ class DataConfig:
 
     def __post_init__(self):
         for name in ("n_train", "n_val"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+            check_int(getattr(self, name), name)
         if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) \
                 or self.size < 8 or self.size % 8:
             raise ValueError(f"size must be a positive multiple of 8 (the FCN output stride), "

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from .._checks import check_int
 from .. import nn
 from ..datasets import iterate_batches
 from .metrics import checkerboard_score, segmentation_metrics
@@ -74,9 +75,7 @@ class RunConfig:
             raise ValueError(f"class_weights must be one of {CLASS_WEIGHTS}, "
                              f"got {self.class_weights!r}")
         for name in ("epochs", "batch_size", "width"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+            check_int(getattr(self, name), name)
         if not self.lr > 0 or self.weight_decay < 0:
             raise ValueError(f"lr must be > 0 and weight_decay >= 0, got {self.lr} and "
                              f"{self.weight_decay}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .._checks import check_int
+
 __all__ = ["confusion_matrix", "mean_iou", "pixel_accuracy", "boundary_f1",
            "checkerboard_score", "segmentation_metrics"]
 
@@ -107,9 +109,7 @@ def boundary_f1(pred, target, tolerance: int = 2) -> float:
     0.0
     """
     pred, target = _check_labels(pred, target)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, np.integer)) \
-            or tolerance < 0:
-        raise ValueError(f"tolerance must be an int >= 0, got {tolerance!r}")
+    check_int(tolerance, "tolerance", 0)
     if pred.ndim < 2:
         raise ValueError(f"pred and target must be label maps (..., H, W), got {pred.shape}")
     scores = []
@@ -148,8 +148,7 @@ def checkerboard_score(scores, period: int) -> float:
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 4:
         raise ValueError(f"scores must be (N, C, H, W), got shape {scores.shape}")
-    if isinstance(period, bool) or not isinstance(period, (int, np.integer)) or period < 1:
-        raise ValueError(f"period must be an int >= 1, got {period!r}")
+    check_int(period, "period")
     n, c, h, w = scores.shape
     if h % period or w % period:
         raise ValueError(f"H and W must be multiples of period={period}, got {h}x{w}")

@@ -6,6 +6,7 @@ The figures need matplotlib (``pip install "deconvkit[viz]"``); without it
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import platform
 from pathlib import Path
@@ -53,11 +54,7 @@ def write_json(report: dict, path: Path) -> None:
 
 
 def have_matplotlib() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _pyplot():
@@ -78,9 +75,9 @@ def _transposed_layers(model):
 def _diagonal_kernel(layer):
     """The mean over channels ``c`` of ``weight[c, c]``: what maps a class score to itself."""
     w = layer.weight.data
-    if w.shape[0] != w.shape[1] or w.ndim != 4:
+    if w.shape[0] != w.shape[1]:          # grouped: one kernel per channel
         return w.mean(axis=(0, 1))
-    return np.mean([w[c, c] for c in range(w.shape[0])], axis=0)
+    return np.diagonal(w).mean(axis=-1)   # np.diagonal puts the channel axis last
 
 
 def predictions_figure(results, images, labels, path: Path, count: int = 4) -> Path:
