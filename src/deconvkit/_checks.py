@@ -1,12 +1,57 @@
-"""Argument checks shared across the package."""
+"""Argument checks shared across the package: one int check, one per-axis normaliser.
+
+Every integer a user gives for a size, a count or a geometry parameter passes through
+:func:`check_int` or :func:`per_axis`. Both reject bools and non-integers with a
+``TypeError`` and values out of range with a ``ValueError``; both bound values by
+:data:`MAX_INT` so that no later size arithmetic in NumPy's int64 can overflow.
+"""
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
+__all__ = ["MAX_INT", "IntTypeError", "check_int", "is_int", "per_axis", "describe"]
 
-def check_int(value, name: str, minimum: int = 1) -> int:
-    """``value`` as an int if it is one (NumPy ints too, not bools) and ``>= minimum``.
+
+class IntTypeError(TypeError, ValueError):
+    """A non-integer where an int was expected.
+
+    A ``TypeError``; also a ``ValueError``, which is what :func:`check_int` raised for
+    it before, so that code catching that keeps working (as NumPy's ``AxisError`` is
+    both a ``ValueError`` and an ``IndexError``).
+    """
+
+MAX_INT = 2**31 - 1
+"""Largest size, stride, padding or dilation accepted (products of two stay in int64)."""
+
+
+def is_int(value) -> bool:
+    """Whether ``value`` is an integer (Python or NumPy), and not a bool."""
+    if type(value) is int:  # the common case, without the slower ABC check
+        return True
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
+        value, (bool, np.bool_))
+
+
+def describe(value) -> str:
+    """``repr`` of a received value, with its type when that is not obvious, shortened."""
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    if isinstance(value, (bool, np.bool_, float, np.floating, str, type(None), tuple, list)):
+        return text
+    if is_int(value):
+        return text
+    return f"{text} ({type(value).__name__})"
+
+
+def check_int(value, name: str, minimum: int = 1, maximum: int = MAX_INT) -> int:
+    """``value`` as an int if it is one (NumPy ints too, not bools) in ``[minimum, maximum]``.
+
+    Raises :class:`IntTypeError` (a ``TypeError``) for a non-integer and ``ValueError`` for one out of range, both
+    naming ``name``, what was expected and what was received.
 
     >>> check_int(np.int64(3), "epochs")
     3
@@ -14,7 +59,51 @@ def check_int(value, name: str, minimum: int = 1) -> int:
     Traceback (most recent call last):
     ...
     ValueError: epochs must be an int >= 1, got 0
+    >>> check_int(2.0, "epochs")
+    Traceback (most recent call last):
+    ...
+    deconvkit._checks.IntTypeError: epochs must be an int >= 1, got 2.0
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not is_int(value):
+        raise IntTypeError(f"{name} must be an int >= {minimum}, got {describe(value)}")
+    value = int(value)
+    if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+    if value > maximum:
+        raise ValueError(f"{name} must be an int <= {maximum}, got {value!r}")
+    return value
+
+
+def per_axis(value, ndim: int, name: str, minimum: int = 0, maximum: int = MAX_INT
+             ) -> tuple[int, ...]:
+    """An int broadcast to ``ndim`` axes, or a sequence of ``ndim`` ints, each checked.
+
+    >>> per_axis(2, 3, "stride", 1)
+    (2, 2, 2)
+    >>> per_axis((1, 2), 3, "stride", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: stride must be an int or a sequence of 3 ints (one per spatial axis), got (1, 2)
+    """
+    if is_int(value):
+        return (_in_range(int(value), value, name, minimum, maximum),) * ndim
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be an int or a sequence of {ndim} ints, "
+                        f"got {describe(value)}")
+    items = tuple(value)
+    if len(items) != ndim:
+        raise ValueError(f"{name} must be an int or a sequence of {ndim} ints "
+                         f"(one per spatial axis), got {describe(value)}")
+    for v in items:
+        if not is_int(v):
+            raise TypeError(f"{name} must be an int or a sequence of {ndim} ints, "
+                            f"got {describe(value)}")
+    return tuple(_in_range(int(v), value, name, minimum, maximum) for v in items)
+
+
+def _in_range(v: int, value, name, minimum, maximum) -> int:
+    if v < minimum:
+        raise ValueError(f"{name} must be >= {minimum} on every axis, got {describe(value)}")
+    if v > maximum:
+        raise ValueError(f"{name} must be <= {maximum} on every axis, got {describe(value)}")
+    return v

@@ -14,68 +14,53 @@ Every size in the package is computed here and nowhere else.
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 
-__all__ = ["ConvSpec", "same_padding"]
+from ._checks import MAX_INT, check_int, describe, is_int, per_axis
+
+__all__ = ["ConvSpec", "same_padding", "padding_pairs", "MAX_INT"]
 
 
-def _is_int(v) -> bool:
-    if type(v) is int:  # the common case, without the slower ABC check
-        return True
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+def padding_pairs(value, ndim: int) -> tuple[tuple[int, int], ...]:
+    """Canonicalize int / per-axis ints / per-axis ``(lo, hi)`` pairs, each in ``[0, MAX_INT]``.
 
+    In 1-D a pair of ints ``(lo, hi)`` is read as the two sides of the one axis.
 
-def _per_axis(value, ndim: int, name: str) -> tuple[int, ...]:
-    """Broadcast an int or check a sequence of ``ndim`` ints."""
-    if _is_int(value):
-        return (int(value),) * ndim
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be an int or a sequence of {ndim} ints, got {value!r}"
-        ) from None
-    if len(items) != ndim or not all(_is_int(v) for v in items):
-        raise ValueError(
-            f"{name} must be an int or a sequence of {ndim} ints "
-            f"(one per spatial axis), got {value!r}"
-        )
-    return tuple(int(v) for v in items)
-
-
-def _padding_pairs(value, ndim: int) -> tuple[tuple[int, int], ...]:
-    """Canonicalize int / per-axis ints / per-axis (lo, hi) pairs."""
-    if _is_int(value):
-        return ((int(value), int(value)),) * ndim
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise TypeError(
-            f"padding must be an int, 'valid', 'same', {ndim} ints or "
-            f"{ndim} (lo, hi) pairs, got {value!r}"
-        ) from None
-    if ndim == 1 and len(items) == 2 and all(_is_int(v) for v in items):
-        return ((int(items[0]), int(items[1])),)  # 1-D: (lo, hi)
+    >>> padding_pairs(1, 2)
+    ((1, 1), (1, 1))
+    >>> padding_pairs((0, 2), 1)
+    ((0, 2),)
+    >>> padding_pairs(((0, 1), 2), 2)
+    ((0, 1), (2, 2))
+    """
+    expected = f"an int, 'valid', 'same', {ndim} ints or {ndim} (lo, hi) pairs"
+    if is_int(value):
+        v = per_axis(value, 1, "padding", 0)[0]
+        return ((v, v),) * ndim
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"padding must be {expected}, got {describe(value)}")
+    items = tuple(value)
+    if ndim == 1 and len(items) == 2 and all(is_int(v) for v in items):
+        return (per_axis(items, 2, "padding", 0),)  # 1-D: (lo, hi)
     if len(items) != ndim:
-        raise ValueError(
-            f"padding must have one entry per spatial axis ({ndim}), "
-            f"got {len(items)}: {value!r}"
-        )
+        raise ValueError(f"padding must be {expected}: one entry per spatial axis ({ndim}), "
+                         f"got {len(items)}: {describe(value)}")
     pairs = []
     for item in items:
-        if _is_int(item):
-            pairs.append((int(item), int(item)))
-            continue
-        pair = tuple(item) if isinstance(item, (tuple, list)) else None
-        if pair is None or len(pair) != 2 or not all(_is_int(v) for v in pair):
-            raise ValueError(
-                f"each padding entry must be an int or a (lo, hi) pair of ints, "
-                f"got {item!r} in {value!r}"
-            )
-        pairs.append((int(pair[0]), int(pair[1])))
+        if is_int(item):
+            v = per_axis(item, 1, "padding", 0)[0]
+            pairs.append((v, v))
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            pairs.append(per_axis(item, 2, "padding", 0))
+        else:
+            raise ValueError(f"each padding entry must be an int or a (lo, hi) pair of ints, "
+                            f"got {describe(item)} in {describe(value)}")
     return tuple(pairs)
+
+
+def _sizes(value, ndim: int, name: str) -> tuple[int, ...]:
+    """Spatial sizes: ``ndim`` ints >= 1 (an int is broadcast)."""
+    return per_axis(value, ndim, name, 1)
 
 
 def same_padding(n: int, k: int, s: int, d: int) -> tuple[int, int]:
@@ -138,32 +123,25 @@ class ConvSpec:
 
     def __post_init__(self):
         k = self.kernel_size
-        k = (k,) if _is_int(k) else k
-        try:
-            ndim = len(k)
-        except TypeError:
-            raise TypeError(f"kernel_size must be an int or a tuple of ints, got {k!r}") from None
+        k = (k,) if is_int(k) else k
+        if isinstance(k, (str, bytes)) or not hasattr(k, "__len__"):
+            raise TypeError(f"kernel_size must be an int or a tuple of ints, got {describe(k)}")
+        ndim = len(k)
         if ndim < 1:
-            raise ValueError("kernel_size must have at least one spatial axis")
+            raise ValueError("kernel_size must have at least one spatial axis, got ()")
         fields = {
-            "kernel_size": _per_axis(k, ndim, "kernel_size"),
-            "stride": _per_axis(self.stride, ndim, "stride"),
-            "padding": _padding_pairs(self.padding, ndim),
-            "dilation": _per_axis(self.dilation, ndim, "dilation"),
-            "output_padding": _per_axis(self.output_padding, ndim, "output_padding"),
+            "kernel_size": per_axis(k, ndim, "kernel_size", 1),
+            "stride": per_axis(self.stride, ndim, "stride", 1),
+            "padding": padding_pairs(self.padding, ndim),
+            "dilation": per_axis(self.dilation, ndim, "dilation", 1),
+            "groups": check_int(self.groups, "groups"),
+            "output_padding": per_axis(self.output_padding, ndim, "output_padding", 0),
         }
         for name, value in fields.items():
             object.__setattr__(self, name, value)
         self._validate()
 
     def _validate(self):
-        for name in ("kernel_size", "stride", "dilation"):
-            if any(v < 1 for v in getattr(self, name)):
-                raise ValueError(f"{name} must be >= 1 on every axis, got {getattr(self, name)}")
-        if any(p < 0 for pair in self.padding for p in pair):
-            raise ValueError(f"padding must be >= 0, got {self.padding}")
-        if not _is_int(self.groups) or self.groups < 1:
-            raise ValueError(f"groups must be an int >= 1, got {self.groups!r}")
         for r, s, d in zip(self.output_padding, self.stride, self.dilation):
             if not 0 <= r < max(s, d):
                 raise ValueError(
@@ -199,23 +177,25 @@ class ConvSpec:
         for a transposed convolution of input size ``m`` the padding is that of the
         forward convolution whose input has size ``output_size`` (default ``m * s``).
         """
-        kernel_size = _per_axis(kernel_size, ndim, "kernel_size")
-        stride = _per_axis(stride, ndim, "stride")
-        dilation = _per_axis(dilation, ndim, "dilation")
+        ndim = check_int(ndim, "ndim")
+        kernel_size = per_axis(kernel_size, ndim, "kernel_size", 1)
+        stride = per_axis(stride, ndim, "stride", 1)
+        dilation = per_axis(dilation, ndim, "dilation", 1)
+        if input_size is not None:
+            input_size = _sizes(input_size, ndim, "input_size")
         if output_size is not None and not transposed:
             raise ValueError("output_size applies to the transposed convolution only")
         if output_size is not None and output_padding != 0 and output_padding != (0,) * ndim:
             raise ValueError("give output_padding or output_size, not both")
         if output_size is not None:
-            output_size = _per_axis(output_size, ndim, "output_size")
+            output_size = _sizes(output_size, ndim, "output_size")
         elif transposed and isinstance(padding, str) and padding.lower() == "same":
             if output_padding != 0 and output_padding != (0,) * ndim:
                 raise ValueError("padding='same' sets the transposed output size to "
                                  "input * stride; pass output_size instead of output_padding")
             if input_size is None:
                 raise ValueError("padding='same' needs the input size to resolve")
-            output_size = tuple(m * s for m, s in
-                                zip(_per_axis(input_size, ndim, "input_size"), stride))
+            output_size = tuple(m * s for m, s in zip(input_size, stride))
         pad = _resolve_padding_string(padding, ndim, kernel_size, stride, dilation,
                                       input_size, transposed, output_size)
         spec = cls(kernel_size, stride, pad, dilation, groups, output_padding)
@@ -229,8 +209,8 @@ class ConvSpec:
         Raises ``ValueError`` naming the valid sizes when the request is outside
         ``transpose_output_range(input_size)``.
         """
-        input_size = _per_axis(input_size, self.ndim, "input_size")
-        output_size = _per_axis(output_size, self.ndim, "output_size")
+        input_size = _sizes(input_size, self.ndim, "input_size")
+        output_size = _sizes(output_size, self.ndim, "output_size")
         lo, hi = self.transpose_output_range(input_size)
         base = self._transpose_sizes(input_size, (0,) * self.ndim)
         for axis, (want, a, b, m) in enumerate(zip(output_size, lo, hi, input_size)):
@@ -264,7 +244,7 @@ class ConvSpec:
 
         Raises ``ValueError`` when the padded input is smaller than the kernel extent.
         """
-        input_size = _per_axis(input_size, self.ndim, "input_size")
+        input_size = _sizes(input_size, self.ndim, "input_size")
         out = []
         for axis, (n, (lo, hi), e, s) in enumerate(
                 zip(input_size, self.padding, self.kernel_extent, self.stride)):
@@ -278,17 +258,18 @@ class ConvSpec:
 
     def full_size(self, input_size) -> tuple[int, ...]:
         """Length ``(m-1)s + d(k-1) + 1`` of the uncropped transposed scatter."""
-        input_size = _per_axis(input_size, self.ndim, "input_size")
+        input_size = _sizes(input_size, self.ndim, "input_size")
         return tuple((m - 1) * s + e for m, s, e in
                      zip(input_size, self.stride, self.kernel_extent))
 
     def transpose_output_size(self, input_size) -> tuple[int, ...]:
         """Spatial output size of the transposed convolution for spatial ``input_size``."""
+        input_size = _sizes(input_size, self.ndim, "input_size")
         out = self._transpose_sizes(input_size, self.output_padding)
         if any(n < 1 for n in out):
             raise ValueError(
                 f"padding {self.padding} leaves no output: the transposed convolution of "
-                f"input {tuple(input_size)} has full size {self.full_size(input_size)} "
+                f"input {input_size} has full size {self.full_size(input_size)} "
                 f"before cropping"
             )
         return out
@@ -299,6 +280,7 @@ class ConvSpec:
         All sizes in ``[min, min + max(s, d) - 1]`` (and >= 1) are reachable by
         ``output_padding``.
         """
+        input_size = _sizes(input_size, self.ndim, "input_size")
         base = self._transpose_sizes(input_size, (0,) * self.ndim)
         top = tuple(n + max(s, d) - 1 for n, s, d in zip(base, self.stride, self.dilation))
         if any(t < 1 for t in top):
@@ -309,6 +291,20 @@ class ConvSpec:
         full = self.full_size(input_size)
         return tuple(f - lo - hi + r for f, (lo, hi), r in
                      zip(full, self.padding, output_padding))
+
+    def transpose_crop(self, input_size) -> tuple[slice, ...]:
+        """Where the transposed output lies in the full scatter, per axis.
+
+        ``slice(p_lo, p_lo + out)``: the output is ``full[p_lo : p_lo + out]`` with zeros
+        where the slice runs past the scatter's length (by at most ``output_padding``).
+
+        >>> ConvSpec(3, stride=2, padding=(1, 0), output_padding=1).transpose_crop(4)
+        (slice(1, 10, None),)
+        >>> ConvSpec(3, stride=2, padding=(1, 0), output_padding=1).full_size(4)
+        (9,)
+        """
+        out = self.transpose_output_size(input_size)
+        return tuple(slice(lo, lo + o) for (lo, _), o in zip(self.padding, out))
 
     def transposed_padding(self) -> tuple[tuple[int, int], ...]:
         """Padding of the zero-inserted input in the "fractionally strided" view.
@@ -340,7 +336,6 @@ def _resolve_padding_string(padding, ndim, kernel_size, stride, dilation,
         raise ValueError(f"padding string must be 'valid' or 'same', got {padding!r}")
     if input_size is None:
         raise ValueError("padding='same' needs the input size to resolve")
-    input_size = _per_axis(input_size, ndim, "input_size")
     if transposed:
         # the forward convolution's input is the transposed output
         n_fwd = output_size
