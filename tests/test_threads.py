@@ -29,8 +29,8 @@ def test_set_num_threads_changes_the_pool_not_the_result(restore_threads, monkey
     x, w, kw = depthwise_case()
     threads.set_num_threads(2)
     used = []
-    real_pool = _layout._pool
-    monkeypatch.setattr(_layout, "_pool", lambda: used.append(1) or real_pool())
+    real_take = _layout.POOL.take
+    monkeypatch.setattr(_layout.POOL, "take", lambda: used.append(1) or real_take())
     two = dk.conv_transpose(x, w, method="polyphase", **kw)
     assert used, "the depthwise path should have used the thread pool"
     monkeypatch.undo()
@@ -55,3 +55,27 @@ def test_calls_from_several_threads_agree_with_serial_calls():
         parallel = list(pool.map(lambda v: dk.conv_transpose(v, w, **kw), xs))
     assert all(np.array_equal(a, b) for a, b in zip(serial, parallel))
     assert threads.available_cores() >= 1
+
+
+def test_resizing_the_pool_while_other_threads_compute(restore_threads):
+    """Regression: set_num_threads shut the pool down under running calls
+    ("cannot schedule new futures after shutdown")."""
+    x, w, kw = depthwise_case()
+    expected = dk.conv_transpose(x, w, method="polyphase", **kw)
+    stop = []
+
+    def toggle():
+        n = 0
+        while not stop:
+            threads.set_num_threads(1 + n % 2)
+            n += 1
+
+    with ThreadPoolExecutor(3) as ex:
+        toggler = ex.submit(toggle)
+        results = [ex.submit(dk.conv_transpose, x, w, method="polyphase", **kw)
+                   for _ in range(12)]
+        outputs = [r.result() for r in results]
+        stop.append(True)
+        toggler.result()
+    for y in outputs:
+        np.testing.assert_array_equal(y, expected)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 
+from ._checks import check_int
 from .functional import _layout
 
 __all__ = ["get_num_threads", "set_num_threads", "available_cores"]
@@ -37,7 +38,7 @@ def get_num_threads() -> int:
     >>> get_num_threads() >= 1
     True
     """
-    return _layout.THREADS
+    return _layout.POOL.threads
 
 
 def set_num_threads(n: int) -> None:
@@ -50,13 +51,8 @@ def set_num_threads(n: int) -> None:
         ``threadpoolctl`` is installed (otherwise set ``OPENBLAS_NUM_THREADS=1``
         before importing NumPy).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"the number of threads must be an int >= 1, got {n!r}")
-    if n != _layout.THREADS:
-        if _layout._pool.cache_info().currsize:
-            _layout._pool().shutdown(wait=True)
-        _layout._pool.cache_clear()
-        _layout.THREADS = n
+    n = check_int(n, "the number of threads")
+    _layout.POOL.resize(n)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

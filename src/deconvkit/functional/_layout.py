@@ -10,10 +10,10 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import os
+import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
@@ -22,8 +22,7 @@ COLS_BUDGET = 1 << 25   # elements of one column buffer before chunking over the
 BATCH_BELOW = 4096      # fold the samples into the GEMM when a sample has fewer columns
 CHUNK_BYTES = 1 << 19   # strided copies run in blocks of about this many bytes ...
 MAX_COPIES = 4096       # ... unless that takes more than this many copies
-THREADS = min(2, os.cpu_count() or 1)   # threads for batches of small products ...
-PARALLEL_BYTES = 1 << 22                # ... whose output is at least this large
+PARALLEL_BYTES = 1 << 22  # batches of small products run on POOL's threads above this output
 STACK_BUDGET = 1 << 24  # elements of the stacked products of the shifted-view GEMMs
 BLOCKS_MIN_STRIDE = 2   # space to depth by block copies when every stride is at least this
 
@@ -210,6 +209,32 @@ def space_to_depth_blocks(view, x, strides, starts):
                 sb[(slice(None),) * 2 + tuple(p[2] for p in combo) + tuple(p[3] for p in combo)]
 
 
+def space_to_depth(x, strides, phases, starts, n_u, layout):
+    """``xsd[n, c, *p, *u] = x[n, c, s*u + phases[p] + start]`` (zero outside ``x``).
+
+    Returned in the physical axis order ``layout`` (a permutation of the logical axes
+    ``(n, c, *p, *u)``); filled phase by phase in cache-sized blocks of ``(n, c)``, or by
+    :func:`.space_to_depth_blocks` when every phase is wanted.
+    """
+    n, c, *size = x.shape
+    shape = (n, c) + tuple(len(p) for p in phases) + tuple(n_u)
+    blocks = blocks_apply(size, strides, phases)
+    out = (np.empty if blocks else np.zeros)([shape[a] for a in layout], x.dtype)
+    view = out.transpose(np.argsort(layout))
+    if blocks:
+        space_to_depth_blocks(view, x, strides, starts)
+        return out
+    for block in chunks((n, c), math.prod(size) * x.itemsize, math.prod(map(len, phases))):
+        vb, xb = view[block], x[block]
+        for idx in itertools.product(*(range(len(p)) for p in phases)):
+            sl = [scatter_slices(ph[i] + b, u, s, 0, m)
+                  for i, ph, b, u, s, m in zip(idx, phases, starts, n_u, strides, size)]
+            if None not in sl:
+                vb[(slice(None),) * 2 + idx + tuple(u for u, _ in sl)] = \
+                    xb[(slice(None),) * 2 + tuple(o for _, o in sl)]
+    return out
+
+
 def chunks(outer, inner_bytes, copies):
     """Index tuples over the leading axes ``outer`` of blocks of about ``CHUNK_BYTES``
     (``inner_bytes`` per leading index), so that a strided copy done phase by phase
@@ -228,21 +253,52 @@ def chunks(outer, inner_bytes, copies):
     return blocks if len(blocks) * copies <= MAX_COPIES else [()]
 
 
-@functools.lru_cache(maxsize=1)
-def _pool():
-    from concurrent.futures import ThreadPoolExecutor
-    return ThreadPoolExecutor(THREADS)
+class _Pool:
+    """The shared pool of Python threads, safe to resize while other threads use it.
+
+    A resize replaces the executor instead of shutting it down: calls already running
+    keep the one they took, and its threads exit once it is no longer referenced.
+    """
+
+    def __init__(self, threads):
+        self._lock = threading.Lock()
+        self._threads, self._executor = threads, None
+
+    @property
+    def threads(self) -> int:
+        return self._threads
+
+    def resize(self, threads: int) -> None:
+        with self._lock:
+            if threads != self._threads:
+                self._threads, self._executor = threads, None
+
+    def take(self):
+        """``(threads, executor)`` for one call (the executor made on first use)."""
+        with self._lock:
+            if self._executor is None and self._threads > 1:
+                from concurrent.futures import ThreadPoolExecutor
+                self._executor = ThreadPoolExecutor(self._threads, "deconvkit")
+            return self._threads, self._executor
+
+
+POOL = _Pool(min(2, os.cpu_count() or 1))
 
 
 def batched_matmul(a, b, out):
     """``np.matmul(a, b, out=out)`` for a large batch of small products (which BLAS runs
-    on one thread), split over ``THREADS`` Python threads along the first batch axis of
+    on one thread), split over the :data:`POOL`'s threads along the first batch axis of
     ``out`` that has several entries (NumPy releases the GIL in ``matmul``)."""
-    axis = next((i for i, size in enumerate(out.shape[:-2]) if size >= THREADS), None)
-    if THREADS < 2 or axis is None or out.nbytes < PARALLEL_BYTES:
+    threads = POOL.threads
+    axis = next((i for i, size in enumerate(out.shape[:-2]) if size >= threads), None)
+    if threads < 2 or axis is None or out.nbytes < PARALLEL_BYTES:
         np.matmul(a, b, out=out)
         return out
-    bounds = np.linspace(0, out.shape[axis], THREADS + 1).astype(int)
+    threads, executor = POOL.take()
+    if executor is None:
+        np.matmul(a, b, out=out)
+        return out
+    bounds = np.linspace(0, out.shape[axis], threads + 1).astype(int)
 
     def part(lo, hi):
         def cut(arr):
@@ -251,6 +307,6 @@ def batched_matmul(a, b, out):
                 return arr
             return arr[(slice(None),) * k + (slice(lo, hi),)]
         np.matmul(cut(a), cut(b), out=cut(out))
-    for job in [_pool().submit(part, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
+    for job in [executor.submit(part, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
         job.result()
     return out

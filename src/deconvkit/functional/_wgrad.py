@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from . import _layout, _phases, polyphase
+from . import _layout, _phases
 
 MAX_WASTE = 2.0   # computed products per needed product (zero taps x grid padding)
 
@@ -69,7 +69,7 @@ def weight_grad(x, dy, spec):
     rows = c_in // g * math.prod(len(p) for p in phases)
     # X: (c_in, *P, n, *n_u) = (G, rows, N * prod(n_u)); DY on the same grid: (G, C'/g, ...)
     order = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
-    xsd = polyphase.space_to_depth(x, spec.stride, phases, starts, n_u, order)
+    xsd = _layout.space_to_depth(x, spec.stride, phases, starts, n_u, order)
     xsd = xsd.reshape(g, rows, -1)
     dyg = np.zeros((c_out, n) + tuple(n_u), x.dtype)
     dyg[(slice(None),) * 2 + tuple(slice(0, a) for a in m)] = dy.swapaxes(0, 1)

@@ -39,8 +39,10 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from . import _layout
-from ._layout import batch_columns, batched_matmul, chunks, contract, multiply, scatter_slices
+from ._layout import (batch_columns, batched_matmul, chunks, contract, multiply, scatter_slices,
+                      space_to_depth)
 from ._phases import _plans, phase_weights, transpose_matrix
+from ._wgrad import applies as weight_grad_applies, weight_grad  # noqa: F401  (the method's own)
 
 NAME = "polyphase"
 
@@ -218,32 +220,6 @@ def conv(x, w, spec):
     return np.ascontiguousarray(y).reshape((n, c_out) + out_size)
 
 
-def space_to_depth(x, strides, phases, starts, n_u, layout):
-    """``xsd[n, c, *p, *u] = x[n, c, s*u + phases[p] + start]`` (zero outside ``x``).
-
-    Returned in the physical axis order ``layout`` (a permutation of the logical axes
-    ``(n, c, *p, *u)``); filled phase by phase in cache-sized blocks of ``(n, c)``, or by
-    :func:`._layout.space_to_depth_blocks` when every phase is wanted.
-    """
-    n, c, *size = x.shape
-    shape = (n, c) + tuple(len(p) for p in phases) + tuple(n_u)
-    blocks = _layout.blocks_apply(size, strides, phases)
-    out = (np.empty if blocks else np.zeros)([shape[a] for a in layout], x.dtype)
-    view = out.transpose(np.argsort(layout))
-    if blocks:
-        _layout.space_to_depth_blocks(view, x, strides, starts)
-        return out
-    for block in chunks((n, c), math.prod(size) * x.itemsize, math.prod(map(len, phases))):
-        vb, xb = view[block], x[block]
-        for idx in itertools.product(*(range(len(p)) for p in phases)):
-            sl = [scatter_slices(ph[i] + b, u, s, 0, m)
-                  for i, ph, b, u, s, m in zip(idx, phases, starts, n_u, strides, size)]
-            if None not in sl:
-                vb[(slice(None),) * 2 + idx + tuple(u for u, _ in sl)] = \
-                    xb[(slice(None),) * 2 + tuple(o for _, o in sl)]
-    return out
-
-
 # ---------------------------------------------------------------- small outputs
 def _position_phases(spec, out_size):
     """Per axis, output ``i`` reads ``X_r[e + j]`` with ``X_r[u] = x_pad[d*u + r]``,
@@ -305,6 +281,3 @@ def conv_by_position(x, w, spec, out_size):
                                  tuple(len(a[0]) for a in axes)).ravel()
     y = prod[:, e_idx, :, r_idx, :]                            # (M, g, cog, n)
     return np.ascontiguousarray(y.transpose(3, 1, 2, 0)).reshape((n, c_out) + tuple(out_size))
-
-
-from ._wgrad import applies as weight_grad_applies, weight_grad  # noqa: E402  (uses this module)
