@@ -75,7 +75,7 @@ def test_conv_matrix_is_conv_and_its_transpose(case):
 def test_named_method_runs(method, monkeypatch):
     """The requested method is the one that ran: no silent fallback."""
     import deconvkit.functional as F
-    module = F._ALGORITHMS[method]
+    module = F._dispatch.ALGORITHMS[method]
     calls = []
     for name in ("conv", "conv_transpose"):
         real = getattr(module, name)
@@ -94,8 +94,8 @@ def test_auto_runs_the_chosen_method(monkeypatch):
     spec = dk.ConvSpec((4, 4), stride=2, padding=1)
     chosen = dk.choose_method("conv_transpose", x.shape, w.shape, spec)
     calls = []
-    real = F._ALGORITHMS[chosen].conv_transpose
-    monkeypatch.setattr(F._ALGORITHMS[chosen], "conv_transpose",
+    real = F._dispatch.ALGORITHMS[chosen].conv_transpose
+    monkeypatch.setattr(F._dispatch.ALGORITHMS[chosen], "conv_transpose",
                         lambda *a: calls.append(chosen) or real(*a))
     dk.conv_transpose(x, w, stride=2, padding=1)
     assert calls == [chosen]

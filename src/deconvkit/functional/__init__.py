@@ -11,70 +11,40 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import describe
 from ..geometry import ConvSpec
-from . import _args, _cost, direct, fft, gemm, matrix, polyphase
+from . import _args
+from ._dispatch import OPERATIONS, algorithm, available_methods, check_method, choose_method, owned  # noqa: F401
 
 __all__ = ["conv", "conv_transpose", "conv_weight_grad", "conv_transpose_weight_grad",
            "conv_matrix", "available_methods", "choose_method"]
 
-_ALGORITHMS = {m.NAME: m for m in (matrix, direct, gemm, polyphase, fft)}
-OPERATIONS = ("conv", "conv_transpose", "conv_weight_grad", "conv_transpose_weight_grad")
+GEOMETRY_DEFAULTS = dict(stride=1, padding=0, dilation=1, groups=1, output_padding=0)
 
 
-def available_methods() -> tuple[str, ...]:
-    """Names accepted by ``method=`` (besides ``"auto"``)."""
-    return tuple(_ALGORITHMS)
+def given_spec(spec, ndim, kernel_size, **geometry):
+    """``spec`` checked against the data, or ``None`` when the keywords are to be used.
+
+    ``geometry`` holds the geometry keywords as passed; with a ``spec`` they must keep
+    their defaults (``TypeError`` naming the ones that do not)."""
+    if spec is None:
+        return None
+    if not isinstance(spec, ConvSpec):
+        raise TypeError(f"spec must be a ConvSpec, got {describe(spec)}")
+    clash = [k for k, v in geometry.items() if not _is_default(v, GEOMETRY_DEFAULTS[k])]
+    if clash:
+        raise TypeError(f"give spec= or the geometry keywords, not both: got spec and "
+                        f"{', '.join(f'{k}={geometry[k]!r}' for k in clash)}")
+    if spec.ndim != ndim:
+        raise ValueError(f"spec has {spec.ndim} spatial axes, the data has {ndim}")
+    if kernel_size is not None and spec.kernel_size != tuple(kernel_size):
+        raise ValueError(f"spec has kernel size {spec.kernel_size}, the weights have "
+                         f"{tuple(kernel_size)}")
+    return spec
 
 
-def choose_method(operation: str, x_shape, w_shape, spec: ConvSpec) -> str:
-    """The method ``method="auto"`` runs for this problem (no timing, no trial runs).
-
-    Parameters
-    ----------
-    operation : {"conv", "conv_transpose", "conv_weight_grad", "conv_transpose_weight_grad"}
-    x_shape, w_shape : tuple of int
-        Shapes of the operation's input and weights (for weight gradients, of the
-        input and of the weights being differentiated).
-    spec : ConvSpec
-
-    Notes
-    -----
-    ``"polyphase"`` for strided problems and small kernels; ``"fft"`` for large dense
-    stride-1 kernels when its estimated time is lower. The estimates and their
-    constants are in ``deconvkit.functional._cost``.
-
-    Examples
-    --------
-    >>> choose_method("conv_transpose", (8, 64, 32, 32), (64, 64, 4, 4),
-    ...               ConvSpec((4, 4), stride=2, padding=1))
-    'polyphase'
-    >>> choose_method("conv", (1, 8, 128, 128), (8, 8, 31, 31), ConvSpec((31, 31)))
-    'fft'
-    """
-    if operation not in OPERATIONS:
-        raise ValueError(f"operation must be one of {OPERATIONS}, got {operation!r}")
-    return _cost.choose(operation, tuple(x_shape), tuple(w_shape), spec)
-
-
-def _algorithm(method, operation, x_shape, w_shape, spec):
-    if method == "auto":
-        method = choose_method(operation, x_shape, w_shape, spec)
-    if not isinstance(method, str) or method not in _ALGORITHMS:
-        raise ValueError(f"method must be 'auto' or one of {available_methods()}, got {method!r}")
-    module = _ALGORITHMS[method]
-    unsupported = getattr(module, "unsupported", None)
-    reason = unsupported(operation, x_shape, w_shape, spec) if unsupported else None
-    if reason:
-        raise ValueError(f"method {method!r} cannot compute this {operation}: {reason}")
-    return module
-
-
-def _owned(y):
-    """The result as a writable C-contiguous array: algorithms may return views of
-    their work buffers (read-only strided views among them), users get arrays."""
-    if not (y.flags.writeable and y.flags.c_contiguous):
-        y = np.array(y, order="C")
-    return y
+def _is_default(value, default):
+    return type(value) is int and value == default
 
 
 def _add_bias(y, b):
@@ -83,7 +53,8 @@ def _add_bias(y, b):
     return y
 
 
-def conv(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, method="auto"):
+def conv(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, method="auto",
+         spec=None):
     """N-d convolution (cross-correlation, as in deep learning frameworks).
 
     Parameters
@@ -98,13 +69,28 @@ def conv(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, method="aut
     groups : int
     method : str
         ``"auto"`` or one of :func:`available_methods`.
+    spec : ConvSpec, optional
+        The geometry as one object, instead of ``stride``, ``padding``, ``dilation`` and
+        ``groups`` (which must then keep their defaults).
 
     Returns
     -------
     y : (N, C_out, *out) ndarray, dtype of ``x``
+        A new array (C-contiguous, writable).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For any argument outside its documented range or type, naming it; a
+        ``ValueError`` stating the estimate when the output or the chosen method's
+        working memory would not fit (see :func:`choose_method`).
 
     Notes
     -----
+    An empty batch gives an empty result. A NaN or Inf in ``x`` or ``w`` reaches the
+    outputs whose sums contain it, as in the definition (and in PyTorch): such calls run
+    by the explicit matrix, whatever ``method`` says, when it fits in memory.
+
     ``y[n, o, i] = b[o] + sum_{c, j} w[o, c, j] * x_pad[n, g*C_in/groups + c, i*s + j*d]``
     and ``out = floor((n + p_lo + p_hi - d(k-1) - 1) / s) + 1`` per axis.
     Its input gradient is :func:`conv_transpose` with the same arguments, its weight
@@ -122,22 +108,27 @@ def conv(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, method="aut
     dtype = _args.same_dtype(x=x, w=w)
     ndim = _args.check_batched(x, "x")
     _args.check_weight(w, x.shape, "(C_out, C_in/groups, *k)")
+    method = check_method(method)
+    spec = given_spec(spec, ndim, w.shape[2:], stride=stride, padding=padding,
+                      dilation=dilation, groups=groups)
+    groups = spec.groups if spec is not None else groups
     _args.check_groups(groups, C_out=w.shape[0])
     _args.check_channels(w.shape[1] * groups, x.shape[1],
                          f"x for w of shape {w.shape} with groups={groups}")
     b = _args.check_bias(b, w.shape[0], dtype)
-    spec = ConvSpec.create(ndim, w.shape[2:], stride=stride, padding=padding,
-                           dilation=dilation, groups=groups, input_size=x.shape[2:])
+    if spec is None:
+        spec = ConvSpec.create(ndim, w.shape[2:], stride=stride, padding=padding,
+                               dilation=dilation, groups=groups, input_size=x.shape[2:])
     out_shape = (x.shape[0], w.shape[0]) + spec.conv_output_size(x.shape[2:])
     if x.shape[0] == 0:
         return np.zeros(out_shape, dtype)
-    y = _algorithm(method, "conv", x.shape, w.shape, spec).conv(x, w, spec)
+    y = algorithm(method, "conv", (x, w), w.shape, spec, out_shape).conv(x, w, spec)
     assert y.shape == out_shape and y.dtype == dtype
-    return _add_bias(_owned(y), b)
+    return _add_bias(owned(y, x, w), b)
 
 
 def conv_transpose(x, w, b=None, *, stride=1, padding=0, output_padding=0, output_size=None,
-                   dilation=1, groups=1, method="auto"):
+                   dilation=1, groups=1, method="auto", spec=None):
     """N-d transposed convolution (the "deconvolution layer"): the adjoint of :func:`conv`.
 
     Parameters
@@ -156,13 +147,26 @@ def conv_transpose(x, w, b=None, *, stride=1, padding=0, output_padding=0, outpu
     groups : int
     method : str
         ``"auto"`` or one of :func:`available_methods`.
+    spec : ConvSpec, optional
+        The geometry as one object, instead of ``stride``, ``padding``,
+        ``output_padding``, ``dilation`` and ``groups`` (which must then keep their
+        defaults). ``output_size`` may still be given: it replaces the spec's
+        ``output_padding``.
 
     Returns
     -------
     y : (N, C_out, *out) ndarray, dtype of ``x``
+        A new array (C-contiguous, writable).
+
+    Raises
+    ------
+    ValueError, TypeError
+        As for :func:`conv`.
 
     Notes
     -----
+    Empty batches and NaN or Inf values behave as for :func:`conv`.
+
     Per axis, ``full[i*s + j*d] += x[i] * w[j]`` has length ``(n-1)s + d(k-1) + 1``;
     the output is ``full[p_lo : len(full) - p_hi + r]`` (zero beyond ``full``), so
     ``out = (n-1)s + d(k-1) + 1 - p_lo - p_hi + r``. With ``r = 0`` it is
@@ -184,25 +188,36 @@ def conv_transpose(x, w, b=None, *, stride=1, padding=0, output_padding=0, outpu
     dtype = _args.same_dtype(x=x, w=w)
     ndim = _args.check_batched(x, "x")
     _args.check_weight(w, x.shape, "(C_in, C_out/groups, *k)")
+    method = check_method(method)
+    spec = given_spec(spec, ndim, w.shape[2:], stride=stride, padding=padding,
+                      dilation=dilation, groups=groups, output_padding=output_padding)
+    groups = spec.groups if spec is not None else groups
     _args.check_groups(groups, C_in=w.shape[0])
     _args.check_channels(w.shape[0], x.shape[1], f"x for w of shape {w.shape}")
     b = _args.check_bias(b, w.shape[1] * groups, dtype)
-    spec = ConvSpec.create(ndim, w.shape[2:], stride=stride, padding=padding,
-                           dilation=dilation, groups=groups, output_padding=output_padding,
-                           input_size=x.shape[2:], transposed=True,
-                           output_size=_spatial(output_size, ndim))
+    if spec is None:
+        spec = ConvSpec.create(ndim, w.shape[2:], stride=stride, padding=padding,
+                               dilation=dilation, groups=groups, output_padding=output_padding,
+                               input_size=x.shape[2:], transposed=True,
+                               output_size=_spatial(output_size, ndim))
+    elif output_size is not None:
+        spec = spec.with_output_size(x.shape[2:], _spatial(output_size, ndim))
     out_shape = (x.shape[0], w.shape[1] * groups) + spec.transpose_output_size(x.shape[2:])
     if x.shape[0] == 0:
         return np.zeros(out_shape, dtype)
-    y = _algorithm(method, "conv_transpose", x.shape, w.shape, spec).conv_transpose(x, w, spec)
+    y = algorithm(method, "conv_transpose", (x, w), w.shape, spec,
+                  out_shape).conv_transpose(x, w, spec)
     assert y.shape == out_shape and y.dtype == dtype
-    return _add_bias(_owned(y), b)
+    return _add_bias(owned(y, x, w), b)
 
 
 def _spatial(output_size, ndim):
     """Accept PyTorch's full ``(N, C, *spatial)`` output_size as well as the spatial one."""
     if output_size is None or isinstance(output_size, (int, np.integer)):
         return output_size
+    if isinstance(output_size, (str, bytes)) or not hasattr(output_size, "__len__"):
+        raise TypeError(f"output_size must be an int or a sequence of {ndim} ints, "
+                        f"got {describe(output_size)}")
     output_size = tuple(output_size)
     return output_size[2:] if len(output_size) == ndim + 2 else output_size
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..geometry import ConvSpec
 from . import _args, matrix
+from ._dispatch import algorithm as _algorithm, check_method, owned
 
 
 def weight_grad(x, dy, spec, algorithm):
@@ -31,7 +32,7 @@ def weight_grad(x, dy, spec, algorithm):
     if applies is not None and applies(x.shape, dy.shape, spec):
         return algorithm.weight_grad(x, dy, spec)
     n, c_in, *size = x.shape
-    c_out, groups = dy.shape[1], spec.groups
+    groups = spec.groups
     cig = c_in // groups
     # batch of the swapped problem: channels within a group; its channels: (group, n)
     xs = x.reshape(n, groups, cig, *size).swapaxes(0, 2).reshape(cig, groups * n, *size)
@@ -43,7 +44,9 @@ def weight_grad(x, dy, spec, algorithm):
     return np.ascontiguousarray(out[(slice(None), slice(None)) + crop].swapaxes(0, 1))
 
 
-def _grad_inputs(x, dy, kernel_size, groups):
+def _grad_inputs(x, dy, kernel_size, groups, spec, method, geometry):
+    """Checked arrays, the spec given (or ``None``), the kernel size and the groups."""
+    from . import given_spec
     x, dy = _args.as_float_array(x, "x"), _args.as_float_array(dy, "dy")
     _args.same_dtype(x=x, dy=dy)
     ndim = _args.check_batched(x, "x")
@@ -51,12 +54,21 @@ def _grad_inputs(x, dy, kernel_size, groups):
         raise ValueError(f"x and dy must have the same number of axes, got shapes {x.shape} and {dy.shape}")
     if x.shape[0] != dy.shape[0]:
         raise ValueError(f"x and dy must have the same batch size, got {x.shape[0]} and {dy.shape[0]}")
+    check_method(method)
+    if spec is not None:
+        ks = None if kernel_size is None else _args.check_kernel_size(kernel_size, ndim)
+        spec = given_spec(spec, ndim, ks, groups=groups, **geometry)
+        ks, groups = spec.kernel_size, spec.groups
+    elif kernel_size is None:
+        raise TypeError("kernel_size is required unless spec= is given")
+    else:
+        ks = _args.check_kernel_size(kernel_size, ndim)
     _args.check_groups(groups, **{"channels of x": x.shape[1], "channels of dy": dy.shape[1]})
-    return x, dy, ndim, _args.check_kernel_size(kernel_size, ndim)
+    return x, dy, ndim, ks, groups, spec
 
 
-def conv_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilation=1, groups=1,
-                     method="auto"):
+def conv_weight_grad(x, dy, kernel_size=None, *, stride=1, padding=0, dilation=1, groups=1,
+                     method="auto", spec=None):
     """Gradient of :func:`~deconvkit.conv` with respect to its weights.
 
     Parameters
@@ -66,12 +78,16 @@ def conv_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilation=1, gro
     dy : (N, C_out, *out) ndarray
         Gradient of the loss with respect to the convolution's output.
     kernel_size : int or tuple of int
+        Required unless ``spec`` is given.
     stride, padding, dilation, groups, method
         As for :func:`~deconvkit.conv`.
+    spec : ConvSpec, optional
+        The geometry as one object, instead of the keywords.
 
     Returns
     -------
     dw : (C_out, C_in/groups, *k) ndarray
+        A new array; zeros for an empty batch.
 
     Notes
     -----
@@ -87,21 +103,25 @@ def conv_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilation=1, gro
     array([[ 8., 12.],
            [20., 24.]])
     """
-    from . import _algorithm, _owned
-    x, dy, ndim, ks = _grad_inputs(x, dy, kernel_size, groups)
-    spec = ConvSpec.create(ndim, ks, stride=stride, padding=padding, dilation=dilation,
-                           groups=groups, input_size=x.shape[2:])
+    x, dy, ndim, ks, groups, spec = _grad_inputs(
+        x, dy, kernel_size, groups, spec, method,
+        dict(stride=stride, padding=padding, dilation=dilation))
+    if spec is None:
+        spec = ConvSpec.create(ndim, ks, stride=stride, padding=padding, dilation=dilation,
+                               groups=groups, input_size=x.shape[2:])
     expected = spec.conv_output_size(x.shape[2:])
     if tuple(dy.shape[2:]) != expected:
         raise ValueError(f"dy must have spatial size {expected} (the conv output for x of "
                          f"size {x.shape[2:]}), got {dy.shape[2:]}")
     w_shape = (dy.shape[1], x.shape[1] // groups) + spec.kernel_size
-    algorithm = _algorithm(method, "conv_weight_grad", x.shape, w_shape, spec)
-    return _owned(weight_grad(x, dy, spec, algorithm))
+    if x.shape[0] == 0:
+        return np.zeros(w_shape, x.dtype)
+    algo = _algorithm(method, "conv_weight_grad", (x, dy), w_shape, spec, w_shape, dy.shape)
+    return owned(weight_grad(x, dy, spec, algo), x, dy)
 
 
-def conv_transpose_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilation=1,
-                               groups=1, method="auto"):
+def conv_transpose_weight_grad(x, dy, kernel_size=None, *, stride=1, padding=0, dilation=1,
+                               groups=1, method="auto", spec=None):
     """Gradient of :func:`~deconvkit.conv_transpose` with respect to its weights.
 
     Parameters
@@ -112,12 +132,17 @@ def conv_transpose_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilat
         Gradient of the loss with respect to its output; ``out`` implies the
         output_padding (it must be a valid transposed output size for ``x``).
     kernel_size : int or tuple of int
+        Required unless ``spec`` is given.
     stride, padding, dilation, groups, method
         As for :func:`~deconvkit.conv_transpose`.
+    spec : ConvSpec, optional
+        The geometry as one object, instead of the keywords (its ``output_padding`` is
+        replaced by the one ``dy``'s size implies).
 
     Returns
     -------
     dw : (C_in, C_out/groups, *k) ndarray
+        A new array; zeros for an empty batch.
 
     Notes
     -----
@@ -133,17 +158,24 @@ def conv_transpose_weight_grad(x, dy, kernel_size, *, stride=1, padding=0, dilat
     >>> conv_transpose_weight_grad(x, dy, 3, stride=2)[0, 0]
     array([2., 4., 6.])
     """
-    from . import _algorithm, _owned
-    x, dy, ndim, ks = _grad_inputs(x, dy, kernel_size, groups)
-    spec = ConvSpec.create(ndim, ks, stride=stride, padding=padding, dilation=dilation,
-                           groups=groups, input_size=x.shape[2:], transposed=True,
-                           output_size=dy.shape[2:])
+    x, dy, ndim, ks, groups, spec = _grad_inputs(
+        x, dy, kernel_size, groups, spec, method,
+        dict(stride=stride, padding=padding, dilation=dilation))
+    if spec is None:
+        spec = ConvSpec.create(ndim, ks, stride=stride, padding=padding, dilation=dilation,
+                               groups=groups, input_size=x.shape[2:], transposed=True,
+                               output_size=dy.shape[2:])
+    else:
+        spec = spec.with_output_size(x.shape[2:], dy.shape[2:])
     w_shape = (x.shape[1], dy.shape[1] // groups) + spec.kernel_size
-    algorithm = _algorithm(method, "conv_transpose_weight_grad", x.shape, w_shape, spec)
-    return _owned(weight_grad(dy, x, spec, algorithm))
+    if x.shape[0] == 0:
+        return np.zeros(w_shape, x.dtype)
+    algo = _algorithm(method, "conv_transpose_weight_grad", (x, dy), w_shape, spec, w_shape,
+                      dy.shape)
+    return owned(weight_grad(dy, x, spec, algo), x, dy)
 
 
-def conv_matrix(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1):
+def conv_matrix(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1, spec=None):
     """The convolution as an explicit sparse matrix C.
 
     Parameters
@@ -153,6 +185,8 @@ def conv_matrix(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1):
         ``(C_in, *spatial)`` of one sample.
     stride, padding, dilation, groups
         As for :func:`~deconvkit.conv`.
+    spec : ConvSpec, optional
+        The geometry as one object, instead of the keywords.
 
     Returns
     -------
@@ -168,23 +202,37 @@ def conv_matrix(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1):
            [0., 1., 2.]])
     """
     w, input_shape, spec = sample_spec(w, input_shape, stride=stride, padding=padding,
-                                       dilation=dilation, groups=groups)
+                                       dilation=dilation, groups=groups, spec=spec)
+    from ._memory import plan
+    out_shape = (w.shape[0],) + spec.conv_output_size(input_shape[1:])
+    plan("matrix", "conv", (1,) + input_shape, w.shape, spec, w.dtype, out_shape)
     return matrix.build(w, input_shape[0], input_shape[1:], spec)
 
 
-def sample_spec(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1):
+def sample_spec(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1, spec=None):
     """Check conv weights ``w`` against one sample's ``input_shape = (C_in, *spatial)``.
 
     Returns ``w`` (as a float array), ``input_shape`` (a tuple) and the ``ConvSpec``.
     """
+    from . import given_spec
+    from .._checks import describe, per_axis
     w = _args.as_float_array(w, "w")
-    input_shape = tuple(input_shape)
-    if len(input_shape) != w.ndim - 1 or w.ndim < 3:
+    if w.ndim < 3 or 0 in w.shape:
+        raise ValueError(f"w must have shape (C_out, C_in/groups, *k) with at least one "
+                         f"spatial axis and no empty axis, got {w.shape}")
+    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__"):
+        raise TypeError(f"input_shape must be a tuple (C_in, *spatial), got {describe(input_shape)}")
+    if len(input_shape) != w.ndim - 1:
         raise ValueError(f"input_shape must be (C_in, *spatial) with {w.ndim - 2} spatial axes "
-                         f"for w of shape {w.shape}, got {input_shape}")
+                         f"for w of shape {w.shape}, got {tuple(input_shape)}")
+    input_shape = per_axis(input_shape, w.ndim - 1, "input_shape", 1)
+    spec = given_spec(spec, w.ndim - 2, w.shape[2:], stride=stride, padding=padding,
+                      dilation=dilation, groups=groups)
+    groups = spec.groups if spec is not None else groups
     _args.check_groups(groups, C_out=w.shape[0])
     _args.check_channels(w.shape[1] * groups, input_shape[0],
                          f"input_shape for w of shape {w.shape} with groups={groups}")
-    spec = ConvSpec.create(w.ndim - 2, w.shape[2:], stride=stride, padding=padding,
-                           dilation=dilation, groups=groups, input_size=input_shape[1:])
+    if spec is None:
+        spec = ConvSpec.create(w.ndim - 2, w.shape[2:], stride=stride, padding=padding,
+                               dilation=dilation, groups=groups, input_size=input_shape[1:])
     return w, input_shape, spec

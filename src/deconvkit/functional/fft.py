@@ -29,7 +29,7 @@ import math
 import numpy as np
 import scipy.fft as sfft
 
-from ._layout import conv_source
+from ._layout import conv_source, scatter_slices
 from .direct import insert_zeros
 
 NAME = "fft"
@@ -68,24 +68,38 @@ def mix(xf, wf, conjugate=False):
 
 
 def reached_conv(spec, size, out_size):
-    """Per axis, the outputs of ``conv`` some tap reads a sample of ``x`` for."""
+    """Per axis, the outputs of ``conv`` some tap reads a sample of ``x`` for.
+
+    Output ``o`` reads ``x[o*s - lo + j*d]``, ``0 <= j < k``: it reaches ``x`` when the
+    taps ``j`` in ``[ceil((lo - o*s) / d), floor((n - 1 + lo - o*s) / d)]`` meet ``[0, k)``.
+    O(outputs) memory.
+    """
     out = []
     for n, m, k, s, d, (lo, _) in zip(size, out_size, spec.kernel_size, spec.stride,
                                      spec.dilation, spec.padding):
-        pos = np.arange(m)[:, None] * s + np.arange(k)[None, :] * d - lo
-        out.append(((pos >= 0) & (pos < n)).any(axis=1))
+        a = np.arange(m, dtype=np.int64) * s - lo
+        first = np.maximum(0, -(a // d))
+        last = np.minimum(k - 1, (n - 1 - a) // d)
+        out.append(first <= last)
     return out
 
 
 def reached_transpose(spec, size, out_size):
-    """Per axis, the outputs of ``conv_transpose`` some input sample reaches."""
+    """Per axis, the outputs of ``conv_transpose`` some input sample reaches.
+
+    Output ``o`` is full position ``o + lo = i*s + j*d``: one strided slice per tap ``j``
+    (or per input ``i`` when there are fewer inputs than taps). O(outputs) memory.
+    """
     out = []
     for m, n, k, s, d, (lo, _) in zip(size, out_size, spec.kernel_size, spec.stride,
                                      spec.dilation, spec.padding):
-        hit = np.zeros(n + lo, bool)
-        t = (np.arange(m)[:, None] * s + np.arange(k)[None, :] * d).ravel()
-        hit[t[t < n + lo]] = True
-        out.append(hit[lo:])
+        hit = np.zeros(n, bool)
+        count, step, other, other_step = (k, d, m, s) if k <= m else (m, s, k, d)
+        for a in range(count):
+            sl = scatter_slices(a * step, other, other_step, lo, n)
+            if sl is not None:
+                hit[sl[1]] = True
+        out.append(hit)
     return out
 
 

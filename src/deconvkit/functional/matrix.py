@@ -24,7 +24,6 @@ def matrix_entries(spec, in_channels, in_size, out_channels, out_size):
     rows beyond it are left out (used when output_padding >= stride).
     """
     d_ax = spec.ndim
-    shape = tuple(out_size) + tuple(spec.kernel_size)
     in_flat = np.zeros((1,) * (2 * d_ax), dtype=np.int64)
     out_flat = np.zeros_like(in_flat)
     valid = np.ones((1,) * (2 * d_ax), dtype=bool)
