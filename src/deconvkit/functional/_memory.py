@@ -22,7 +22,7 @@ import numpy as np
 from . import _layout, fft
 from ._phases import _plans
 
-WORK_FLOOR = 1 << 30     # bytes of working memory always allowed (if available)
+WORK_FLOOR = 1 << 29     # bytes of working memory always allowed (if available)
 WORK_RATIO = 8           # ... or this many times the inputs and output
 FALLBACK = ("polyphase", "gemm", "fft", "direct", "matrix")
 COMPLEX = 16             # bytes per complex128 element (spectra may be complex64)
@@ -83,7 +83,7 @@ def conv_elements(method, x_shape, w_shape, spec):
         return 12 * nnz + 2 * taps * m + 2 * n * (c_in * math.prod(big) + c_out * m), 0
     if method == "direct":
         padded = n * c_in * math.prod(b + lo + hi for b, (lo, hi) in zip(big, spec.padding))
-        return padded + 2 * out, 0
+        return padded + 3 * out, 0
     if method == "gemm":
         return _source(n, c_in, big, small, spec) + _chunked(n, c_in * taps * m) + 3 * out, 0
     if method == "fft":
@@ -198,7 +198,7 @@ def weight_grad_elements(method, x_shape, dy_shape, spec):
     ds = (c_out, n) + tuple(dy_shape[2:])
     real, cplx = conv_elements(method, xs, ds, swapped)
     out = cig * c_out * math.prod(swapped.conv_output_size(size))
-    return real + math.prod(x_shape) + math.prod(dy_shape) + 2 * out, cplx
+    return real + 2 * (math.prod(x_shape) + math.prod(dy_shape)) + 2 * out, cplx
 
 
 def working_bytes(method, operation, x_shape, w_shape, spec, itemsize, dy_shape=None) -> int:
