@@ -5,7 +5,7 @@ from hypothesis import given
 from scipy.sparse.linalg import lsqr
 
 import deconvkit as dk
-from deconvkit.operator import ConvOperator
+from deconvkit.linop import ConvOperator
 from deconvkit.testing import conv_cases, dottest, random_arrays, rel_error
 
 
@@ -28,3 +28,37 @@ def test_lsqr_recovers_a_signal_through_the_operator():
     truth = rng.standard_normal(32)
     estimate = lsqr(op, op @ truth, atol=1e-14, btol=1e-14, iter_lim=500)[0]
     assert rel_error(estimate, truth) < 1e-8
+
+
+@given(case=conv_cases(dtypes=(np.float64,)))
+def test_matmat_is_one_batched_call_equal_to_the_matrix(case):
+    x, w, _ = random_arrays(case)
+    op = ConvOperator(w, case.x_shape[1:], **case.conv_kwargs())
+    dense = dk.conv_matrix(w, case.x_shape[1:], **case.conv_kwargs()).toarray()
+    rng = np.random.default_rng(1)
+    m = rng.standard_normal((op.shape[1], 3))
+    r = rng.standard_normal((op.shape[0], 3))
+    assert rel_error(op.matmat(m), dense @ m) < 1e-12
+    assert rel_error(op.H.matmat(r), dense.T @ r) < 1e-12
+    assert op.dims == case.x_shape[1:] and len(op.dimsd) == len(op.dims)
+    z = m[:, 0] + 1j * m[:, 1]
+    got, want = op.matvec(z), dense @ z
+    assert rel_error(got.real, want.real) < 1e-12 and rel_error(got.imag, want.imag) < 1e-12
+
+
+def test_matmat_calls_the_algorithm_once(monkeypatch):
+    calls = []
+    real = dk.functional.conv
+    op = ConvOperator(np.ones((2, 1, 3)), (1, 9), stride=2, padding=1)
+    monkeypatch.setattr(dk.functional, "conv", lambda *a, **k: calls.append(a[0].shape) or real(*a, **k))
+    op.matmat(np.ones((9, 5)))
+    assert calls == [(5, 1, 9)]
+
+
+def test_operator_takes_a_spec_and_is_importable_from_the_top():
+    spec = dk.ConvSpec(3, stride=2, padding=1)
+    op = dk.ConvOperator(np.ones((1, 1, 3)), (1, 8), spec=spec)
+    assert op.spec == spec and op.dimsd == (1, 4)
+    import pytest
+    with pytest.raises(TypeError, match="not both"):
+        dk.ConvOperator(np.ones((1, 1, 3)), (1, 8), spec=spec, stride=2)
