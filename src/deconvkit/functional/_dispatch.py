@@ -82,7 +82,8 @@ def _shape(shape, name, ndim):
 def finite(*arrays) -> bool:
     """Whether every value is finite: one sum per array (NaN and Inf survive a sum; a
     sum that overflows sends a finite array down the exact path, which is still right)."""
-    return all(np.isfinite(np.add.reduce(a, axis=None)) for a in arrays if a.size)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return all(np.isfinite(np.add.reduce(a, axis=None)) for a in arrays if a.size)
 
 
 def algorithm(method, operation, arrays, w_shape, spec, out_shape, dy_shape=None):
