@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_int, per_axis
 
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -87,9 +87,8 @@ def check_bias(b, channels: int, dtype) -> np.ndarray | None:
 
 
 def check_kernel_size(kernel_size, ndim: int) -> tuple:
-    if isinstance(kernel_size, (int, np.integer)) and not isinstance(kernel_size, bool):
-        return (int(kernel_size),) * ndim
-    ks = tuple(kernel_size)
-    if len(ks) != ndim:
-        raise ValueError(f"kernel_size must have {ndim} entries (one per spatial axis), got {kernel_size!r}")
-    return ks
+    if hasattr(kernel_size, "__len__") and not isinstance(kernel_size, (str, bytes)) \
+            and len(kernel_size) != ndim:
+        raise ValueError(f"kernel_size must have {ndim} entries (one per spatial axis), "
+                         f"got {kernel_size!r}")
+    return per_axis(kernel_size, ndim, "kernel_size", 1)

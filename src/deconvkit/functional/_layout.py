@@ -1,6 +1,8 @@
 """Array plumbing shared by the GEMM-based algorithms (:mod:`.gemm`, :mod:`.polyphase`).
 
-* :func:`window_source`, :func:`windows`: padded input ranges and im2col as strided views;
+* :func:`window_source`: the one pad-or-crop (a range of positions, zero outside);
+  :func:`insert_zeros`: the one zero insertion (strides, dilations);
+* :func:`windows`: im2col as a strided view;
 * :func:`contract`: gather the columns of a window view and multiply them with one GEMM
   per group, batching the samples into the GEMM and bounding the column buffer;
 * :func:`shifted_gemms`: a sum of GEMMs with shifted flat views (no im2col);
@@ -44,6 +46,18 @@ def window_source(x, start, length):
     dst = tuple(slice(a - b, c - b) for a, c, b in zip(lo, hi, start))
     buf[(Ellipsis,) + dst] = x[(Ellipsis,) + src]
     return buf
+
+
+def insert_zeros(x, stride):
+    """Put ``s - 1`` zeros between neighbouring samples on each of the last ``len(stride)``
+    axes (a new array; ``x`` itself when every stride is 1)."""
+    if all(s == 1 for s in stride):
+        return x
+    nd = len(stride)
+    size = tuple((n - 1) * s + 1 for n, s in zip(x.shape[x.ndim - nd:], stride))
+    z = np.zeros(x.shape[:x.ndim - nd] + size, dtype=x.dtype)
+    z[(Ellipsis,) + tuple(slice(None, None, s) for s in stride)] = x
+    return z
 
 
 def conv_source(x, spec, out_size):

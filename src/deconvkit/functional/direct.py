@@ -9,28 +9,16 @@ import math
 
 import numpy as np
 
+from ._layout import insert_zeros, window_source
+
 NAME = "direct"
 
 
 def pad_or_crop(x, pairs):
     """Pad (positive) or crop (negative) the spatial axes of ``(N, C, *spatial)``."""
-    crop = tuple(slice(max(-lo, 0), x.shape[2 + a] - max(-hi, 0))
-                 for a, (lo, hi) in enumerate(pairs))
-    x = x[(slice(None), slice(None)) + crop]
-    widths = [(0, 0), (0, 0)] + [(max(lo, 0), max(hi, 0)) for lo, hi in pairs]
-    if any(v for pair in widths for v in pair):
-        x = np.pad(x, widths)
-    return x
-
-
-def insert_zeros(x, stride):
-    """Put ``s - 1`` zeros between neighbouring samples on each spatial axis."""
-    if all(s == 1 for s in stride):
-        return x
-    size = tuple((n - 1) * s + 1 for n, s in zip(x.shape[2:], stride))
-    z = np.zeros(x.shape[:2] + size, dtype=x.dtype)
-    z[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)] = x
-    return z
+    start = tuple(-lo for lo, _ in pairs)
+    length = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pairs))
+    return window_source(x, start, length)
 
 
 def correlate(xp, w, stride, dilation, groups, out_size):

@@ -29,8 +29,7 @@ import math
 import numpy as np
 import scipy.fft as sfft
 
-from ._layout import conv_source, scatter_slices
-from .direct import insert_zeros
+from ._layout import conv_source, insert_zeros, scatter_slices
 
 NAME = "fft"
 
