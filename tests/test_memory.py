@@ -33,20 +33,21 @@ def problems(draw):
     except ValueError:
         out = None
     n, cin, cout = draw(st.integers(1, 3)), g * draw(st.integers(1, 3)), g * draw(st.integers(1, 3))
-    return op, spec, n, cin, cout, size, out, draw(st.sampled_from(dk.available_methods()))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return op, spec, n, cin, cout, size, out, dtype, draw(st.sampled_from(dk.available_methods()))
 
 
-def call(op, spec, n, cin, cout, size, out, method):
+def call(op, spec, n, cin, cout, size, out, dtype, method):
     """The call, its weights' shape, dy's shape and the result's shape."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, cin) + size)
+    x = rng.standard_normal((n, cin) + size).astype(dtype)
     g, k = spec.groups, spec.kernel_size
     if op in ("conv", "conv_transpose"):
         w_shape = (cout, cin // g) + k if op == "conv" else (cin, cout // g) + k
-        w = rng.standard_normal(w_shape)
+        w = rng.standard_normal(w_shape).astype(dtype)
         f = getattr(dk, op)
         return (lambda: f(x, w, spec=spec, method=method)), x.shape, w_shape, None, (n, cout) + out
-    dy = rng.standard_normal((n, cout) + out)
+    dy = rng.standard_normal((n, cout) + out).astype(dtype)
     w_shape = (cout, cin // g) + k if op == "conv_weight_grad" else (cin, cout // g) + k
     f = getattr(dk, op)
     return (lambda: f(x, dy, spec=spec, method=method)), x.shape, w_shape, dy.shape, w_shape
@@ -59,7 +60,8 @@ def test_estimate_bounds_the_peak(problem):
     if problem[6] is None:
         return
     f, x_shape, w_shape, dy_shape, out_shape = call(*problem)
-    estimate = _memory.working_bytes(problem[-1], op, x_shape, w_shape, spec, 8, dy_shape)
+    itemsize = np.dtype(problem[-2]).itemsize
+    estimate = _memory.working_bytes(problem[-1], op, x_shape, w_shape, spec, itemsize, dy_shape)
     f()  # warm caches (plans, FFT twiddles) outside the measurement
     tracemalloc.start()
     try:
@@ -67,7 +69,7 @@ def test_estimate_bounds_the_peak(problem):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak - 8 * math.prod(out_shape) <= 1.25 * estimate + SLACK, (problem, peak, estimate)
+    assert peak - itemsize * math.prod(out_shape) <= 1.25 * estimate + SLACK, (problem, peak, estimate)
 
 
 def test_large_stride_refused_up_front():

@@ -25,7 +25,8 @@ from ._phases import _plans
 WORK_FLOOR = 1 << 29     # bytes of working memory always allowed (if available)
 WORK_RATIO = 8           # ... or this many times the inputs and output
 FALLBACK = ("polyphase", "gemm", "fft", "direct", "matrix")
-COMPLEX = 16             # bytes per complex128 element (spectra may be complex64)
+COMPLEX = 16             # bytes per complex128 element (spectra may be complex64); the
+                         # matrix's int64 index arrays are counted in these units too
 
 
 def available_bytes() -> int:
@@ -79,8 +80,8 @@ def conv_elements(method, x_shape, w_shape, spec):
     n, c_in, big, c_out, cig, cog, g, small = _conv_terms(x_shape, w_shape, spec)
     taps, m, out = math.prod(spec.kernel_size), math.prod(small), n * c_out * math.prod(small)
     if method == "matrix":
-        nnz = c_out * cig * m * taps
-        return 12 * nnz + 2 * taps * m + 2 * n * (c_in * math.prod(big) + c_out * m), 0
+        nnz = c_out * cig * m * taps        # int64 index arrays: 80 bytes an entry
+        return nnz + 2 * taps * m + 2 * n * (c_in * math.prod(big) + c_out * m), 5 * nnz
     if method == "direct":
         padded = n * c_in * math.prod(b + lo + hi for b, (lo, hi) in zip(big, spec.padding))
         return padded + 3 * out, 0
@@ -132,7 +133,7 @@ def conv_transpose_elements(method, x_shape, w_shape, spec):
     taps, m, out = math.prod(spec.kernel_size), math.prod(small), n * c_out * math.prod(big)
     if method == "matrix":
         nnz = c_out * (c_in // g) * m * taps
-        return 12 * nnz + 2 * taps * m + 2 * n * (c_in * m + c_out * math.prod(big)), 0
+        return nnz + 2 * taps * m + 2 * n * (c_in * m + c_out * math.prod(big)), 5 * nnz
     if method == "direct":
         zeros = n * c_in * math.prod((a - 1) * s + 1 for a, s in zip(small, spec.stride))
         padded = n * c_in * math.prod(o + e - 1 for o, e in zip(big, spec.kernel_extent))
