@@ -9,10 +9,12 @@ Every integer a user gives for a size, a count or a geometry parameter passes th
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
-__all__ = ["MAX_INT", "IntTypeError", "check_int", "is_int", "per_axis", "describe"]
+__all__ = ["MAX_INT", "IntTypeError", "check_int", "is_int", "per_axis", "describe",
+           "available_bytes", "format_bytes", "check_allocation"]
 
 
 class IntTypeError(TypeError, ValueError):
@@ -107,3 +109,42 @@ def _in_range(v: int, value, name, minimum, maximum) -> int:
     if v > maximum:
         raise ValueError(f"{name} must be <= {maximum} on every axis, got {describe(value)}")
     return v
+
+
+def available_bytes() -> int:
+    """Memory the process could allocate now: ``MemAvailable`` on Linux, else the
+    physical memory (``os.sysconf``), else 2**62 (no known limit)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def format_bytes(nbytes: float) -> str:
+    """``1536`` -> ``'1.5 KiB'``.
+
+    >>> format_bytes(1536), format_bytes(3 * 2**30)
+    ('1.5 KiB', '3.0 GiB')
+    """
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if nbytes < 1024:
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.1f} PiB"
+
+
+def check_allocation(nbytes: int, what: str) -> None:
+    """``ValueError`` when ``nbytes`` for ``what`` exceed the memory available, before
+    anything is allocated: a large number gives a clear error, not a ``MemoryError``
+    (or swapping) half-way through."""
+    available = available_bytes()
+    if nbytes > available:
+        raise ValueError(f"{what} would take {format_bytes(nbytes)}, more than the "
+                         f"{format_bytes(available)} of memory available")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from .._checks import check_int
+from .._checks import check_allocation, check_int
 
 __all__ = ["CLASSES", "PALETTE", "SPLITS", "shapes", "shapes_splits", "colorize"]
 
@@ -166,8 +166,8 @@ def shapes(n, size=64, seed=0, split="train", *, max_shapes=4, noise=0.03):
     check_int(size, "size", 8)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    if max_shapes < 2:
-        raise ValueError(f"max_shapes must be >= 2, got {max_shapes}")
+    check_int(max_shapes, "max_shapes", 2, 64)
+    check_allocation(n * size * size * (3 * 4 + 8), f"shapes(n={n}, size={size})")
     images = np.empty((n, 3, size, size), np.float32)
     labels = np.empty((n, size, size), np.int64)
     for i in range(n):

@@ -15,10 +15,10 @@ peak that ``tracemalloc`` measures.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
+from .._checks import available_bytes, format_bytes as fmt
 from . import _layout, fft
 from ._phases import _plans
 
@@ -27,31 +27,6 @@ WORK_RATIO = 8           # ... or this many times the inputs and output
 FALLBACK = ("polyphase", "gemm", "fft", "direct", "matrix")
 COMPLEX = 16             # bytes per complex128 element (spectra may be complex64); the
                          # matrix's int64 index arrays are counted in these units too
-
-
-def available_bytes() -> int:
-    """Memory the process could allocate now: ``MemAvailable`` on Linux, else the
-    physical memory (``os.sysconf``), else 2**62 (no known limit)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 62
-
-
-def fmt(nbytes: float) -> str:
-    """``1536`` -> ``'1.5 KiB'``."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if nbytes < 1024 or unit == "PiB":
-            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1024
-    raise AssertionError
 
 
 # ------------------------------------------------------------------ per algorithm
