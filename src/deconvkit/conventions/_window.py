@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import MAX_INT, check_int, describe, is_int, per_axis
 from ..functional import conv_transpose
 from ..functional.direct import insert_zeros
 from ..geometry import ConvSpec
@@ -25,19 +26,53 @@ __all__ = ["TransposeWindow", "run_transpose", "apply_fixup", "block_diagonal_we
            "dilated_weight"]
 
 
-def _ints(value, ndim: int, name: str) -> tuple[int, ...]:
-    """An int for every axis, or exactly ``ndim`` ints."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return (int(value),) * ndim
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int or {ndim} ints, got {value!r}") from None
-    if len(items) != ndim or not all(isinstance(v, (int, np.integer)) and
-                                     not isinstance(v, bool) for v in items):
-        raise ValueError(f"{name} must be an int or {ndim} ints (one per spatial axis), "
-                         f"got {value!r}")
-    return tuple(int(v) for v in items)
+def spatial_sizes(value, ndim=None, name: str = "input_size") -> tuple[int, ...]:
+    """Spatial sizes, each an int in ``[1, MAX_INT]``: ``ndim`` of them, or as many as given.
+
+    An int is one size for every axis (for one axis when ``ndim`` is not known).
+    """
+    if ndim is None:
+        if is_int(value):
+            ndim = 1
+        elif isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+            raise TypeError(f"{name} must be a sequence of spatial sizes (ints >= 1), "
+                            f"got {describe(value)}")
+        else:
+            ndim = len(value)
+        if ndim < 1:
+            raise ValueError(f"{name} must have at least one spatial axis, got {describe(value)}")
+    return per_axis(value, ndim, name, 1)
+
+
+def crop_pairs(crop, ndim: int, name: str = "crop") -> tuple[tuple[int, int], ...]:
+    """``ndim`` pairs ``(lo, hi)`` of ints of either sign, bounded by ``MAX_INT``."""
+    expected = f"{ndim} (lo, hi) pairs of ints (one per spatial axis)"
+    if isinstance(crop, (str, bytes)) or not hasattr(crop, "__iter__"):
+        raise TypeError(f"{name} must be {expected}, got {describe(crop)}")
+    items = tuple(crop)
+    if len(items) != ndim:
+        raise ValueError(f"{name} must be {expected}, got {describe(crop)}")
+    for pair in items:
+        if is_int(pair) or isinstance(pair, (str, bytes)) or not hasattr(pair, "__iter__"):
+            raise TypeError(f"{name} must be {expected}, got {describe(pair)} in "
+                            f"{describe(crop)}")
+    return tuple(per_axis(pair, 2, name, -MAX_INT) for pair in items)
+
+
+def checked_call_args(window, input_size):
+    """A ``*_call``'s arguments: a :class:`TransposeWindow` (or a ``ConvSpec``) and sizes."""
+    if isinstance(window, ConvSpec):
+        window = TransposeWindow.from_spec(window)
+    elif not isinstance(window, TransposeWindow):
+        raise TypeError(f"spec must be a ConvSpec or a TransposeWindow, got {describe(window)}")
+    return window, spatial_sizes(input_size, window.ndim)
+
+
+def owned(y):
+    """``y`` as an owned, writable, C-contiguous array (a copy when it is a view)."""
+    if y.flags.c_contiguous and y.flags.owndata and y.flags.writeable:
+        return y
+    return np.array(y, order="C")
 
 
 @dataclass(frozen=True)
@@ -68,9 +103,24 @@ class TransposeWindow:
     crop: tuple
     groups: int = 1
 
+    def __post_init__(self):
+        k = (self.kernel_size,) if is_int(self.kernel_size) else self.kernel_size
+        if isinstance(k, (str, bytes)) or not hasattr(k, "__len__") or len(k) < 1:
+            raise TypeError(f"kernel_size must be an int or a tuple of ints, got {describe(k)}")
+        ndim = len(k)
+        fields = {"kernel_size": per_axis(k, ndim, "kernel_size", 1),
+                  "stride": per_axis(self.stride, ndim, "stride", 1),
+                  "dilation": per_axis(self.dilation, ndim, "dilation", 1),
+                  "crop": crop_pairs(self.crop, ndim),
+                  "groups": check_int(self.groups, "groups")}
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
     @classmethod
     def from_spec(cls, spec: ConvSpec) -> "TransposeWindow":
         """The window of ``conv_transpose`` with ``spec``: crops ``(p_lo, p_hi - r)``."""
+        if not isinstance(spec, ConvSpec):
+            raise TypeError(f"spec must be a ConvSpec, got {describe(spec)}")
         crop = tuple((lo, hi - r) for (lo, hi), r in zip(spec.padding, spec.output_padding))
         return cls(spec.kernel_size, spec.stride, spec.dilation, crop, spec.groups)
 
@@ -88,11 +138,15 @@ class TransposeWindow:
 
     def full_size(self, input_size) -> tuple[int, ...]:
         """``L = (m-1)s + d(k-1) + 1`` per axis."""
-        return self._uncropped().full_size(_ints(input_size, self.ndim, "input_size"))
+        return self._uncropped().full_size(input_size)
+
+    def sizes(self, input_size) -> tuple[int, ...]:
+        """``L - lo - hi`` per axis, unchecked (zero or negative when the crops meet)."""
+        return tuple(L - lo - hi for L, (lo, hi) in zip(self.full_size(input_size), self.crop))
 
     def output_size(self, input_size) -> tuple[int, ...]:
         """``L - lo - hi`` per axis; ``ValueError`` when an axis has no output."""
-        out = tuple(L - lo - hi for L, (lo, hi) in zip(self.full_size(input_size), self.crop))
+        out = self.sizes(input_size)
         if any(n < 1 for n in out):
             raise ValueError(f"the transposed convolution of input {tuple(input_size)} has "
                              f"output size {out}: crops {self.crop} remove everything")
@@ -145,7 +199,7 @@ def run_transpose(x, w, b, window: TransposeWindow, *, method="auto", allow_empt
         do, instead of raising.
     """
     spatial = x.shape[2:]
-    sizes = tuple(L - lo - hi for L, (lo, hi) in zip(window.full_size(spatial), window.crop))
+    sizes = window.sizes(spatial)
     if allow_empty and min(sizes) == 0:
         return np.zeros((x.shape[0], w.shape[1] * window.groups) + sizes, np.result_type(x, w))
     out = window.output_size(spatial)
@@ -172,8 +226,17 @@ def apply_fixup(y, fixup, *, spatial_axes=None):
     >>> apply_fixup(np.arange(5.0).reshape(1, 1, 5), ((1, -2),))
     array([[[1., 2., 3., 4., 0., 0.]]])
     """
-    y = np.asarray(y)
-    axes = tuple(range(2, y.ndim)) if spatial_axes is None else tuple(spatial_axes)
+    y = array(y, "y")
+    if spatial_axes is None:
+        axes = tuple(range(2, y.ndim))
+    else:
+        if is_int(spatial_axes) or not hasattr(spatial_axes, "__iter__"):
+            raise TypeError(f"spatial_axes must be a sequence of ints, got "
+                            f"{describe(spatial_axes)}")
+        axes = tuple(spatial_axes)
+        axes = per_axis(axes, len(axes), "spatial_axes", -y.ndim, y.ndim - 1)
+        axes = tuple(a % y.ndim for a in axes) if y.ndim else axes
+    fixup = crop_pairs(fixup, len(axes), "fixup")
     index, pads = [slice(None)] * y.ndim, [(0, 0)] * y.ndim
     for axis, (lo, hi) in zip(axes, fixup):
         size = y.shape[axis]
@@ -202,9 +265,12 @@ def block_diagonal_weight(w, groups: int):
            [0., 1.],
            [0., 1.]])
     """
-    w = np.asarray(w)
+    w = array(w, "w")
+    groups = check_int(groups, "groups")
+    if w.ndim < 2:
+        raise ValueError(f"w must be (C_in, C_out/groups, *k), got shape {w.shape}")
     c_in, per = w.shape[0], w.shape[1]
-    if groups < 1 or c_in % groups:
+    if c_in % groups:
         raise ValueError(f"groups must divide C_in={c_in}, got groups={groups}")
     dense = np.zeros((c_in, per * groups) + w.shape[2:], w.dtype)
     size = c_in // groups
@@ -219,8 +285,12 @@ def dilated_weight(w, dilation):
     >>> dilated_weight(np.array([[[1.0, 2.0, 3.0]]]), (2,))
     array([[[1., 0., 2., 0., 3.]]])
     """
-    w = np.asarray(w)
-    return insert_zeros(w, _ints(dilation, w.ndim - 2, "dilation"))
+    w = array(w, "w")
+    if w.ndim < 3:
+        raise ValueError(f"w must be (C_in, C_out, *k) with at least one spatial axis, "
+                         f"got shape {w.shape}")
+    d = per_axis(dilation, w.ndim - 2, "dilation", 1)
+    return owned(insert_zeros(w, d)) if any(v != 1 for v in d) else np.array(w, order="C")
 
 
 def channels_first(x, channels_last: bool):
@@ -241,9 +311,19 @@ def layout_name(ndim: int, *, channels_last: bool) -> str:
     return f"N{spatial}C" if channels_last else f"NC{spatial}"
 
 
+def array(a, name: str):
+    """``np.asarray(a)``, with a ragged or otherwise unreadable ``a`` a ``TypeError``
+    naming ``name``."""
+    try:
+        return np.asarray(a)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{name} must be an array of numbers, got {describe(a)} "
+                        f"({exc})") from None
+
+
 def as_array(a, name: str):
     """A float32/float64 ndarray (ints become float64), else ``TypeError``."""
-    arr = np.asarray(a)
+    arr = array(a, name)
     if arr.dtype.kind in "iub":
         arr = arr.astype(np.float64)
     if arr.dtype not in (np.float32, np.float64):

@@ -13,35 +13,47 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._checks import MAX_INT, check_int, describe, is_int, per_axis
+from ..geometry import ConvSpec
 from ._call import Code, FrameworkCall
-from ._window import TransposeWindow, as_array, layout_name, run_transpose
+from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name, owned,
+                      run_transpose, spatial_sizes)
 
 __all__ = ["caffe_deconvolution", "caffe_window", "caffe_call", "fcn_crop_offset"]
 
 
 def _repeated(value, n, name):
     """Caffe's repeated fields: given once for every axis or once per spatial axis."""
-    items = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
+    if is_int(value):
+        value = (value,)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise TypeError(f"{name} must be an int or a sequence of ints (once, or once per "
+                        f"spatial dimension), got {describe(value)}")
+    items = tuple(value)
     if len(items) not in (1, n):
         raise ValueError(f"{name} must be specified once, or once per spatial dimension "
                          f"({name} specified {len(items)} times; {n} spatial dims)")
-    return tuple(int(v) for v in (items * n if len(items) == 1 else items))
+    return per_axis(items * n if len(items) == 1 else items, n, name, -MAX_INT)
 
 
 def caffe_window(input_size, kernel_size, *, stride=1, pad=0, dilation=1,
                  group=1) -> TransposeWindow:
     """The window Caffe's ``Deconvolution`` computes: crops ``(pad, pad)``."""
+    input_size = spatial_sizes(input_size)
     n = len(input_size)
     k, s = _repeated(kernel_size, n, "kernel_size"), _repeated(stride, n, "stride")
     p, d = _repeated(pad, n, "pad"), _repeated(dilation, n, "dilation")
     if any(v < 1 for v in k + s + d) or any(v < 0 for v in p):
         raise ValueError(f"kernel_size, stride and dilation must be > 0 and pad >= 0, got "
                          f"kernel_size={k}, stride={s}, dilation={d}, pad={p}")
-    win = TransposeWindow(k, s, d, tuple((v, v) for v in p), group)
-    out = tuple(L - 2 * v for L, v in zip(win.full_size(input_size), p))
-    if any(v < 1 for v in out):
-        raise ValueError(f"pad {p} leaves no output: top size {out} for bottom {input_size}")
-    return win
+    spec = ConvSpec(k, s, p, d, group)
+    try:
+        spec.transpose_output_size(input_size)
+    except ValueError:
+        out = TransposeWindow.from_spec(spec).sizes(input_size)
+        raise ValueError(f"pad {p} leaves no output: top size {out} for bottom "
+                         f"{input_size}") from None
+    return TransposeWindow.from_spec(spec)
 
 
 def caffe_deconvolution(bottom, weight, bias=None, *, kernel_size, stride=1, pad=0,
@@ -71,23 +83,25 @@ def caffe_deconvolution(bottom, weight, bias=None, *, kernel_size, stride=1, pad
     k = _repeated(kernel_size, n, "kernel_size")
     if w.shape[2:] != k:
         raise ValueError(f"weight shape {w.shape} does not match kernel_size {k}")
-    if not isinstance(group, (int, np.integer)) or group < 1 or x.shape[1] % group:
+    if check_int(group, "group") and x.shape[1] % group:
         raise ValueError(f"channels ({x.shape[1]}) must be a multiple of group ({group})")
     if x.shape[1] != w.shape[0]:
         raise ValueError(f"weight (C_in, num_output/group, *k) of shape {w.shape} expects "
                          f"{w.shape[0]} bottom channels, got {x.shape[1]}")
     num_output = w.shape[1] * group
-    if bias is not None and np.shape(bias) != (num_output,):
+    shape = None if bias is None else array(bias, "bias").shape
+    if bias is not None and shape != (num_output,):
         raise ValueError(f"bias must have shape ({num_output},) (num_output), got "
-                         f"{np.shape(bias)}")
+                         f"{shape}")
     win = caffe_window(x.shape[2:], k, stride=stride, pad=pad, dilation=dilation, group=group)
     dtype = np.result_type(x, w)
-    return run_transpose(x.astype(dtype), w.astype(dtype), bias, win)
+    return owned(run_transpose(x.astype(dtype), w.astype(dtype), bias, win))
 
 
 def caffe_call(window: TransposeWindow, input_size) -> FrameworkCall:
     """``Deconvolution`` parameters for a window: exact when ``lo == hi >= 0``, otherwise
     ``pad = min(lo, hi)`` and a ``Crop`` (or zero pad) of the rest."""
+    window, input_size = checked_call_args(window, input_size)
     pads = tuple(max(min(lo, hi), 0) for lo, hi in window.crop)
     fixup = tuple((lo - p, hi - p) for (lo, hi), p in zip(window.crop, pads))
     param = {"num_output": Code("C_out"), "kernel_size": _compact(window.kernel_size),
@@ -102,7 +116,8 @@ def caffe_call(window: TransposeWindow, input_size) -> FrameworkCall:
     if any(a or b for a, b in fixup):
         notes.append("Caffe pads both sides equally and has no output padding: follow the "
                      "layer with a Crop (offset = the start crop) or pad")
-    size = tuple(L - 2 * p for L, p in zip(window.full_size(input_size), pads))
+    size = ConvSpec(window.kernel_size, window.stride, pads, window.dilation,
+                    window.groups).transpose_output_size(input_size)
     return FrameworkCall("caffe", "L.Deconvolution", {"convolution_param": param}, size, fixup,
                          layout_name(window.ndim, channels_last=False), notes=tuple(notes),
                          inputs=("bottom",))
@@ -123,9 +138,15 @@ def _compact(values):
 
 def _coord_map(layer):
     """``(a, b)`` with input coordinate ``= a * output coordinate + b`` for one layer."""
+    if isinstance(layer, (str, bytes)) or not hasattr(layer, "__len__") or not layer:
+        raise TypeError(f"a layer must be a tuple (type, kernel_size, stride, pad[, dilation]) "
+                        f"or (type,), got {describe(layer)}")
     kind, *params = layer
     if kind in ("Convolution", "Pooling", "Deconvolution") and len(params) in (3, 4):
         k, s, p, d = (params + [1])[:4]
+        k, s, d = (check_int(v, f"{kind} {name}") for v, name in
+                   ((k, "kernel_size"), (s, "stride"), (d, "dilation")))
+        p = check_int(p, f"{kind} pad", 0)
         half = Fraction(d * (k - 1), 2) - p  # (kernel extent - 1) / 2 - pad
         if kind == "Deconvolution":
             return Fraction(1, s), -half / s

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from ..geometry import ConvSpec  # noqa: F401  (used in the examples)
+from .._checks import check_int, describe, is_int, per_axis
+from ..geometry import ConvSpec, padding_pairs
 from . import caffe, jax, keras, onnx, pytorch, tensorflow
 from ._call import FrameworkCall
-from ._window import TransposeWindow
+from ._window import TransposeWindow, array, as_array, checked_call_args, owned, spatial_sizes
 
 __all__ = ["FRAMEWORKS", "framework_call", "framework_window", "run_call", "shift_warnings",
            "translate", "Translation", "canonical_name", "window_args"]
@@ -33,7 +32,10 @@ _ALIASES = {"pytorch": "torch", "tf": "tensorflow", "tensorflow.nn": "tensorflow
 
 def canonical_name(framework: str) -> str:
     """``"pytorch"`` -> ``"torch"``, ``"tf"`` -> ``"tensorflow"``; ``ValueError`` if unknown."""
-    name = _ALIASES.get(str(framework).lower(), str(framework).lower())
+    if not isinstance(framework, str):
+        raise TypeError(f"framework must be a str, one of {FRAMEWORKS} (or an alias), got "
+                        f"{describe(framework)}")
+    name = _ALIASES.get(framework.lower(), framework.lower())
     if name not in _MODULES:
         raise ValueError(f"framework must be one of {FRAMEWORKS} (or an alias: "
                          f"{sorted(_ALIASES)}), got {framework!r}")
@@ -52,10 +54,24 @@ def framework_window(framework, input_size, kernel_size, **args) -> TransposeWin
     ``output_size``, ``strides``, ``padding``; ONNX's ``pads``, ``auto_pad``.
     """
     name = canonical_name(framework)
+    input_size = _input_size(input_size, kernel_size)
     if name == "tensorflow":
+        if "output_size" not in args:
+            raise ValueError(
+                "tensorflow needs output_size (tf.nn.conv_transpose's output_shape is "
+                "required: several output sizes map back to one input size under a stride); "
+                f"for input {input_size}, give one, e.g. from window_args('tensorflow', ...)")
         size = args.pop("output_size")
-        return tensorflow.tf_window(tuple(input_size), tuple(kernel_size), size, **args)
-    return _fn(name, "window")(tuple(input_size), tuple(kernel_size), **args)
+        return tensorflow.tf_window(input_size, kernel_size, size, **args)
+    return _fn(name, "window")(input_size, kernel_size, **args)
+
+
+def _input_size(input_size, kernel_size):
+    """Spatial input sizes; an int is one per axis of ``kernel_size``."""
+    ndim = None
+    if is_int(input_size) and not is_int(kernel_size) and hasattr(kernel_size, "__len__"):
+        ndim = len(kernel_size)
+    return spatial_sizes(input_size, ndim)
 
 
 def framework_call(framework, spec, input_size) -> FrameworkCall:
@@ -80,14 +96,14 @@ def framework_call(framework, spec, input_size) -> FrameworkCall:
     'SAME'
     """
     make = _fn(framework, "call")
-    window = spec if isinstance(spec, TransposeWindow) else TransposeWindow.from_spec(spec)
-    return make(window, tuple(input_size))
+    return make(*checked_call_args(spec, input_size))
 
 
 def shift_warnings(framework, window: TransposeWindow, input_size) -> list[str]:
     """Plausible calls in ``framework`` with the same output size but shifted values."""
     name = canonical_name(framework)
     module, prefix = _MODULES[name]
+    window, input_size = checked_call_args(window, input_size)
     target = window.output_size(input_size)
     seen, warnings = set(), []
     for args in getattr(module, f"{prefix}_candidates")(window, input_size):
@@ -163,23 +179,13 @@ def translate(source, target, input_size, kernel_size, **args) -> Translation:
     >>> print(t.warnings[0])  # doctest: +ELLIPSIS
     torch with stride=2, padding=1, output_padding=1, ... its y[i] is the intended y[i + 1] ...
     """
+    canonical_name(target)
+    input_size = _input_size(input_size, kernel_size)
     window = framework_window(source, input_size, kernel_size, **args)
     call = framework_call(target, window, input_size)
-    return Translation(canonical_name(source), canonical_name(target), tuple(input_size),
+    return Translation(canonical_name(source), canonical_name(target), input_size,
                        window, call, tuple(shift_warnings(target, window, input_size)),
                        framework_call(source, window, input_size))
-
-
-def _per_axis(value, ndim):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * ndim
-
-
-def _pairs(padding, ndim):
-    """Ints, per-axis ints or (lo, hi) pairs as ``ndim`` pairs."""
-    items = _per_axis(padding, ndim)
-    if ndim == 1 and len(items) == 2 and all(isinstance(v, int) for v in items):
-        items = (tuple(items),)
-    return tuple((p, p) if isinstance(p, int) else tuple(p) for p in items)
 
 
 def window_args(framework, input_size, kernel_size, *, stride=1, padding=None, dilation=1,
@@ -195,9 +201,15 @@ def window_args(framework, input_size, kernel_size, *, stride=1, padding=None, d
     >>> window_args("onnx", (5,), (3,), stride=2, padding="same_lower")
     {'strides': [2], 'dilations': [1], 'group': 1, 'auto_pad': 'SAME_LOWER'}
     """
-    name, ndim = canonical_name(framework), len(input_size)
-    s, d = _per_axis(stride, ndim), _per_axis(dilation, ndim)
-    r = None if output_padding is None else _per_axis(output_padding, ndim)
+    name = canonical_name(framework)
+    input_size = _input_size(input_size, kernel_size)
+    ndim = len(input_size)
+    kernel_size = per_axis(kernel_size, ndim, "kernel_size", 1)
+    s, d = per_axis(stride, ndim, "stride", 1), per_axis(dilation, ndim, "dilation", 1)
+    r = None if output_padding is None else per_axis(output_padding, ndim, "output_padding")
+    groups = check_int(groups, "groups")
+    if output_size is not None:
+        output_size = spatial_sizes(output_size, ndim, "output_size")
     if groups != 1 and name in ("tensorflow", "keras", "jax"):
         raise ValueError(f"{name}'s transposed convolution has no groups (use a block-diagonal "
                          "weight: deconvkit.conventions.block_diagonal_weight)")
@@ -218,7 +230,7 @@ def window_args(framework, input_size, kernel_size, *, stride=1, padding=None, d
         if word and word != "NOTSET":
             out["auto_pad"] = {"SAME": "SAME_UPPER"}.get(word, word)
         elif word != "NOTSET":
-            pairs = _pairs(padding, ndim)
+            pairs = padding_pairs(padding, ndim)
             out["pads"] = [lo for lo, _ in pairs] + [hi for _, hi in pairs]
         return dict(out, **({"output_padding": list(r)} if r else {}),
                     **({"output_shape": list(output_size)} if output_size else {}))
@@ -228,7 +240,7 @@ def window_args(framework, input_size, kernel_size, *, stride=1, padding=None, d
             raise ValueError(f"Keras' padding is 'valid' or 'same', got {padding!r}")
         return dict(strides=s, padding=word.lower(), output_padding=r,
                     dilation_rate=d)
-    pad = word or _pairs(padding, ndim)
+    pad = word or padding_pairs(padding, ndim)
     if name == "jax":
         _no(name, "output_size", output_size)
         return dict(strides=s, padding=pad, rhs_dilation=d,
@@ -247,7 +259,7 @@ def _torch_padding(padding, ndim):
             return 0
         raise ValueError(f"padding={padding!r}: PyTorch's and Caffe's transposed convolutions "
                          "take symmetric ints only")
-    pairs = _pairs(padding, ndim)
+    pairs = padding_pairs(padding, ndim)
     if any(lo != hi for lo, hi in pairs):
         raise ValueError(f"padding {pairs}: PyTorch's and Caffe's padding is symmetric")
     return tuple(lo for lo, _ in pairs)
@@ -260,14 +272,12 @@ def _no(name, what, value):
 
 
 def _tf_default_size(input_size, kernel_size, s, d, padding):
-    k = _per_axis(kernel_size, len(input_size))
-    e = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
-    if padding == "SAME":
-        return tuple(m * si for m, si in zip(input_size, s))
-    if padding == "VALID":
-        return tuple((m - 1) * si + max(ei, si) for m, si, ei in zip(input_size, s, e))
-    return tuple((m - 1) * si + ei - lo - hi for m, si, ei, (lo, hi) in
-                 zip(input_size, s, e, padding))
+    """What Keras asks TensorFlow for (its ``deconv_output_length``); for explicit pairs,
+    the transposed output of the forward convolution with that padding."""
+    if isinstance(padding, str):
+        return tuple(keras.keras_output_size(m, k, si, di, padding.lower(), None)
+                     for m, k, si, di in zip(input_size, kernel_size, s, d))
+    return ConvSpec(kernel_size, s, padding, d).transpose_output_size(input_size)
 
 
 def run_call(call: FrameworkCall, x, w, b=None):
@@ -277,7 +287,15 @@ def run_call(call: FrameworkCall, x, w, b=None):
     result is ``(N, C_out, *n)``. For every spec, ``run_call(framework_call(fw, spec, m),
     x, w)`` equals ``conv_transpose(x, w, spec)``.
     """
-    xf, wf = call.convert_input(np.asarray(x)), call.convert_weight(np.asarray(w))
+    if not isinstance(call, FrameworkCall):
+        raise TypeError(f"call must be a FrameworkCall (from framework_call), got "
+                        f"{describe(call)}")
+    x, w = array(x, "x"), array(w, "w")
+    if x.ndim != len(call.output_size) + 2 or w.ndim != x.ndim:
+        raise ValueError(f"x must be (N, C_in, *m) and w (C_in, C_out/groups, *k) with "
+                         f"{len(call.output_size)} spatial axes, got shapes {x.shape} and "
+                         f"{w.shape}")
+    xf, wf = call.convert_input(x), call.convert_weight(w)
     args = dict(call.args)
     c_out = w.shape[1] * (call.weight_groups if call.weight_groups != 1 else
                           args.get("groups", args.get("group", 1)))
@@ -292,6 +310,6 @@ def run_call(call: FrameworkCall, x, w, b=None):
         y = _fn(call.framework, "conv_transpose")(xf, wf, **args)
     y = call.finish(y)
     if b is not None:
-        y = y + np.asarray(b, y.dtype).reshape((1, -1) + (1,) * (y.ndim - 2))
-    return y
+        y = y + as_array(b, "b").astype(y.dtype).reshape((1, -1) + (1,) * (y.ndim - 2))
+    return owned(y)
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import MAX_INT, describe, is_int, per_axis
 from ._call import FrameworkCall
-from ._window import TransposeWindow, as_array, layout_name, run_transpose
+from ._window import (TransposeWindow, as_array, checked_call_args, layout_name, owned,
+                      run_transpose, spatial_sizes)
 
 __all__ = ["jax_conv_transpose", "jax_window", "jax_call"]
 
@@ -33,12 +35,21 @@ def _permutations(dimension_numbers, ndim):
         if ndim - 2 not in DEFAULT_NUMBERS:
             raise ValueError(f"No default dimension_numbers for rank {ndim}: pass them")
         dimension_numbers = DEFAULT_NUMBERS[ndim - 2]
+    if isinstance(dimension_numbers, str) or not hasattr(dimension_numbers, "__len__"):
+        raise TypeError(f"convolution dimension_numbers must be a list/tuple of 3 strings or "
+                        f"of 3 axis permutations, got {describe(dimension_numbers)}.")
     specs = tuple(dimension_numbers)
     if len(specs) != 3:
         raise TypeError(f"convolution dimension_numbers list/tuple must be length 3, "
                         f"got {len(specs)}.")
     if not all(isinstance(sp, str) for sp in specs):  # ConvDimensionNumbers of int tuples
-        return tuple(tuple(int(i) for i in sp) for sp in specs)
+        perms = tuple(per_axis(sp, ndim, "dimension_numbers", 0, ndim - 1)
+                      if hasattr(sp, "__len__") and not isinstance(sp, str) else sp
+                      for sp in specs)
+        if any(not isinstance(p, tuple) or sorted(p) != list(range(ndim)) for p in perms):
+            raise TypeError(f"convolution dimension_numbers must be 3 strings or 3 "
+                            f"permutations of range({ndim}), got {describe(dimension_numbers)}.")
+        return perms
     pairs = (("N", "C"), ("O", "I"), ("N", "C"))
     for i, (spec, (a, b)) in enumerate(zip(specs, pairs)):
         if len(spec) != ndim or spec.count(a) != 1 or spec.count(b) != 1 or \
@@ -87,13 +98,15 @@ def jax_window(input_size, kernel_size, *, strides, padding, rhs_dilation=None,
     JAX refuses padding that makes the dilated input negative and returns an empty
     output when the kernel does not fit; :meth:`TransposeWindow.output_size` raises then.
     """
+    input_size = spatial_sizes(input_size)
     n = len(input_size)
-    s = tuple(int(v) for v in strides)
-    d = (1,) * n if rhs_dilation is None else tuple(int(v) for v in rhs_dilation)
-    k = tuple(kernel_size)
-    if len(s) != n or len(d) != n:
+    d = 1 if rhs_dilation is None else rhs_dilation
+    if any(not is_int(v) and hasattr(v, "__len__") and len(v) != n for v in (strides, d)):
         raise ValueError(f"strides and rhs_dilation need {n} entries (one per spatial "
-                         f"dimension), got strides={s}, rhs_dilation={d}")
+                         f"dimension), got strides={describe(strides)}, "
+                         f"rhs_dilation={describe(rhs_dilation)}")
+    s, d = per_axis(strides, n, "strides", 1), per_axis(d, n, "rhs_dilation", 1)
+    k = per_axis(kernel_size, n, "kernel_size", 1)
     if isinstance(padding, str):
         if padding not in ("SAME", "VALID") and max(s) > 1:
             raise ValueError("String padding is not implemented for transposed convolution "
@@ -103,15 +116,20 @@ def jax_window(input_size, kernel_size, *, strides, padding, rhs_dilation=None,
         if padding.upper() not in ("SAME", "VALID", "SAME_LOWER"):
             raise ValueError("Unrecognized padding type: expected 'VALID', 'SAME', or "
                              f"'SAME_LOWER', got {padding}.")
-        per_axis = [padding] * n
+        pairs = [padding] * n
     else:
-        per_axis = [tuple(int(v) for v in pair) for pair in padding]
-        if len(per_axis) != n or any(len(p) != 2 for p in per_axis):
+        pairs = padding
+        if not hasattr(pairs, "__len__") or any(
+                not hasattr(p, "__len__") or isinstance(p, (str, bytes)) for p in pairs):
+            raise TypeError(f"padding must be 'SAME', 'VALID' or {n} (low, high) pairs of ints, "
+                            f"got {describe(padding)}")
+        if len(pairs) != n or any(len(p) != 2 for p in pairs):
             raise ValueError(f"padding must be 'SAME', 'VALID' or {n} (low, high) pairs, "
-                             f"got {padding!r}")
+                             f"got {describe(padding)}")
+        pairs = [per_axis(p, 2, "padding", -MAX_INT) for p in pairs]
     crop = []
-    for m, ki, si, di, pad in zip(input_size, k, s, d, per_axis):
-        e = di * (ki - 1) + 1
+    extent = TransposeWindow(k, s, d, ((0, 0),) * n).kernel_extent
+    for m, e, si, pad in zip(input_size, extent, s, pairs):
         a, b = _pads(e, si, pad, use_consistent_padding)
         size = (m - 1) * si + 1
         if size + a + b < 0:
@@ -170,12 +188,12 @@ def jax_conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_
     win = jax_window(x.shape[2:], w.shape[2:], strides=strides, padding=padding,
                      rhs_dilation=rhs_dilation, use_consistent_padding=use_consistent_padding)
     dtype = np.result_type(x, w)
-    out = [L - lo - hi for L, (lo, hi) in zip(win.full_size(x.shape[2:]), win.crop)]
+    out = win.sizes(x.shape[2:])
     if min(out) < 0:  # JAX clips the size at 0: an empty array when the kernel does not fit
         win = TransposeWindow(win.kernel_size, win.stride, win.dilation, tuple(
             (lo, hi + min(n, 0)) for (lo, hi), n in zip(win.crop, out)))
     y = run_transpose(x.astype(dtype), w.astype(dtype), None, win, allow_empty=True)
-    return np.transpose(y, np.argsort(out_perm))
+    return owned(np.transpose(y, np.argsort(out_perm)))
 
 
 def jax_call(window: TransposeWindow, input_size) -> FrameworkCall:
@@ -185,6 +203,7 @@ def jax_call(window: TransposeWindow, input_size) -> FrameworkCall:
     Uses ``transpose_kernel=True`` so the kernel is TensorFlow's ``[*k, out, in]``;
     groups become a block-diagonal kernel.
     """
+    window, input_size = checked_call_args(window, input_size)
     n, full = window.ndim, window.full_size(input_size)
     crop = tuple((min(lo, L), min(hi, L)) for (lo, hi), L in zip(window.crop, full))
     fixup = tuple((lo - a, hi - b) for (lo, hi), (a, b) in zip(window.crop, crop))

@@ -18,53 +18,73 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import MAX_INT, describe, is_int, per_axis
+from ..geometry import ConvSpec
 from ._call import FrameworkCall
-from ._window import (TransposeWindow, as_array, channels_back, channels_first, layout_name,
-                      run_transpose)
+from ._window import (TransposeWindow, array, as_array, channels_back, channels_first,
+                      checked_call_args, layout_name, owned, run_transpose, spatial_sizes)
 
 __all__ = ["keras_conv_transpose", "keras_window", "keras_call"]
 
 
-def _tuple(value, n, name):
-    """Keras' ``standardize_tuple``."""
-    items = (value,) * n if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(items) != n or not all(isinstance(v, (int, np.integer)) for v in items):
+def _tuple(value, n, name, minimum=1):
+    """Keras' ``standardize_tuple`` (ints only: a float is a ``TypeError``)."""
+    if not is_int(value) and hasattr(value, "__len__") and not isinstance(value, str) and \
+            len(value) != n:
         raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
-                         f"Received {name}={value}")
-    if any(v <= 0 for v in items):
+                         f"Received {name}={describe(value)}")
+    items = per_axis(value, n, name, -MAX_INT)
+    if any(v < minimum for v in items):
         raise ValueError(f"The `{name}` argument must be a tuple of {n} positive integers. "
-                         f"Received {name}={value}")
-    return tuple(int(v) for v in items)
+                         f"Received {name}={describe(value)}")
+    return items
 
 
-def _axis_crop(k, s, d, padding, op):
-    """Crops ``(lo, hi)`` of the full output for one axis (Keras' padding rule)."""
-    e = d * (k - 1) + 1
+def keras_output_size(m, k, s, d, padding, op):
+    """Keras' ``deconv_output_length`` for one axis, as a :class:`ConvSpec`'s size.
+
+    ``valid``: no padding, ``op`` defaulting to ``max(e, s) - e``; ``same``: ``m * s`` when
+    ``op`` is None, else padding ``e // 2`` on both sides and ``op``. The size may be 0
+    (``same``, ``op = 0``, even ``e``, ``m = 1``), which Keras' JAX backend allows.
+    """
+    if padding == "same" and op is None:
+        return m * s
+    e = ConvSpec(k, s, 0, d).kernel_extent[0]
     if padding == "valid":
-        op = max(e, s) - e if op is None else op
-        return 0, -op
-    pad_len = s + e - 2 if op is None else e + e % 2 - 2 + op
-    left = min(pad_len // 2 + pad_len % 2, e - 1)
-    return e - 1 - left, e - 1 - (pad_len - left)
+        spec = ConvSpec(k, s, 0, d, output_padding=max(e, s) - e if op is None else op)
+    else:
+        spec = ConvSpec(k, s, e // 2, d, output_padding=op)
+    return TransposeWindow.from_spec(spec).sizes((m,))[0]
+
+
+def _axis_crop(m, k, s, d, padding, op):
+    """Crops ``(lo, hi)`` of the full scatter for one axis: ``lo`` from Keras' padding rule
+    (its conversion for JAX), ``hi`` from :func:`keras_output_size`."""
+    full = TransposeWindow(k, s, d, ((0, 0),))
+    e = full.kernel_extent[0]
+    if padding == "valid":
+        left = e - 1
+    else:
+        pad_len = s + e - 2 if op is None else e + e % 2 - 2 + op
+        left = min(pad_len // 2 + pad_len % 2, e - 1)
+    lo = e - 1 - left
+    return lo, full.full_size((m,))[0] - lo - keras_output_size(m, k, s, d, padding, op)
 
 
 def keras_window(input_size, kernel_size, *, strides=1, padding="valid", output_padding=None,
                  dilation_rate=1) -> TransposeWindow:
     """The window Keras computes, with the ``ConvNDTranspose`` layers' checks."""
+    input_size = spatial_sizes(input_size)
     n = len(input_size)
     k, s = _tuple(kernel_size, n, "kernel_size"), _tuple(strides, n, "strides")
     d = _tuple(dilation_rate, n, "dilation_rate")
-    mode = padding.lower() if isinstance(padding, str) else padding
+    mode = padding.lower() if isinstance(padding, str) else None
     if mode not in ("valid", "same"):
         raise ValueError("The `padding` argument must be a list/tuple or one of "
-                         f"{{'valid', 'same'}}. Received: {padding}")
+                         f"{{'valid', 'same'}}. Received: {describe(padding)}")
     ops = (None,) * n
     if output_padding is not None:
-        ops = (output_padding,) * n if isinstance(output_padding, (int, np.integer)) \
-            else tuple(output_padding)
-        if len(ops) != n:
-            raise ValueError(f"The `output_padding` argument must be a tuple of {n} integers. "
-                             f"Received output_padding={output_padding}")
+        ops = _tuple(output_padding, n, "output_padding", -MAX_INT)
         for i, (op, si) in enumerate(zip(ops, s)):
             if not 0 <= op < si:
                 raise ValueError(
@@ -74,7 +94,8 @@ def keras_window(input_size, kernel_size, *, strides=1, padding="valid", output_
     if max(s) > 1 and max(d) > 1:
         raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                          f"Received: strides={s} and dilation_rate={d}")
-    crop = tuple(_axis_crop(ki, si, di, mode, op) for ki, si, di, op in zip(k, s, d, ops))
+    crop = tuple(_axis_crop(m, ki, si, di, mode, op)
+                 for m, ki, si, di, op in zip(input_size, k, s, d, ops))
     return TransposeWindow(k, s, d, crop)
 
 
@@ -102,7 +123,8 @@ def keras_conv_transpose(inputs, kernel, bias=None, strides=1, padding="valid",
     >>> keras_conv_transpose(x, np.ones((3, 1, 1)), strides=2, padding="same")[0, :, 0]
     array([1., 1., 3., 2., 5., 3.])
     """
-    if data_format not in ("channels_last", "channels_first"):
+    if not isinstance(data_format, str) or data_format not in ("channels_last",
+                                                               "channels_first"):
         raise ValueError("The `data_format` argument must be one of {'channels_first', "
                          f"'channels_last'}}. Received: data_format={data_format}")
     last = data_format == "channels_last"
@@ -115,23 +137,28 @@ def keras_conv_transpose(inputs, kernel, bias=None, strides=1, padding="valid",
         raise ValueError("The number of input channels must match the kernel's input channels. "
                          f"Received: input channels={x.shape[1]}, kernel input "
                          f"channels={f.shape[-1]}, data_format='{data_format}'.")
-    if bias is not None and np.shape(bias) != (f.shape[-2],):
-        raise ValueError(f"bias must have shape ({f.shape[-2]},) (filters), got {np.shape(bias)}")
+    shape = None if bias is None else array(bias, "bias").shape
+    if bias is not None and shape != (f.shape[-2],):
+        raise ValueError(f"bias must have shape ({f.shape[-2]},) (filters), got {shape}")
     n = f.ndim - 2
     win = keras_window(x.shape[2:], f.shape[:n], strides=strides, padding=padding,
                        output_padding=output_padding, dilation_rate=dilation_rate)
     w = np.moveaxis(f, (n + 1, n), (0, 1))  # (*k, out, in) -> (in, out, *k)
     dtype = np.result_type(x, f)
     y = run_transpose(x.astype(dtype), w.astype(dtype), bias, win, allow_empty=True)
-    return channels_back(y, last)
+    return owned(channels_back(y, last))
 
 
-def _options(k, s, d, lo, hi):
-    """(padding, output_padding) pairs that reach crops ``(lo, hi)`` on one axis."""
+def _options(m, k, s, d, lo, hi):
+    """(padding, output_padding) pairs that reach crops ``(lo, hi)`` on one axis.
+
+    The size grows with ``output_padding``, so per padding at most one int reaches it.
+    """
+    n = TransposeWindow(k, s, d, ((lo, hi),)).sizes((m,))[0]
     found = []
     for mode in ("same", "valid"):
-        for op in (None,) + tuple(range(s)):
-            if _axis_crop(k, s, d, mode, op) == (lo, hi):
+        for op in (None, n - keras_output_size(m, k, s, d, mode, 0)):
+            if (op is None or 0 <= op < s) and _axis_crop(m, k, s, d, mode, op) == (lo, hi):
                 found.append((mode, op))
     return found
 
@@ -142,13 +169,15 @@ def keras_call(window: TransposeWindow, input_size) -> FrameworkCall:
     Groups become a block-diagonal kernel; ``strides > 1`` with dilation becomes a kernel
     with zeros inserted (``dilation_rate=1``), both exact.
     """
+    window, input_size = checked_call_args(window, input_size)
     n, notes = window.ndim, []
     d = window.dilation
     dilate = max(window.stride) > 1 and max(d) > 1
     k = window.kernel_extent if dilate else window.kernel_size
     d_eff = (1,) * n if dilate else d
-    per_axis = [_options(*a) for a in zip(k, window.stride, d_eff, *zip(*window.crop))]
-    choice = _choose(per_axis, k, d_eff)
+    options = [_options(*a) for a in zip(input_size, k, window.stride, d_eff,
+                                         *zip(*window.crop))]
+    choice = _choose(options, k, d_eff)
     fixup = ((0, 0),) * n
     if choice is None:
         ops = [min(max(-hi, 0), s - 1) for (_, hi), s in zip(window.crop, window.stride)]
@@ -177,11 +206,11 @@ def keras_call(window: TransposeWindow, input_size) -> FrameworkCall:
                          weight_axes=tuple(range(2, n + 2)) + (1, 0))
 
 
-def _choose(per_axis, k, d):
+def _choose(options, k, d):
     """One padding for all axes and output_padding None for all or ints for all, skipping
     what Keras' TensorFlow backend refuses (so the call runs on every backend)."""
     for mode in ("same", "valid"):
-        opts = [[op for m, op in axis if m == mode] for axis in per_axis]
+        opts = [[op for m, op in axis if m == mode] for axis in options]
         if not all(opts):
             continue
         if all(None in o for o in opts):

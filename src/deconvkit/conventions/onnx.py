@@ -19,34 +19,42 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import MAX_INT, check_int, describe, is_int, per_axis
 from ..functional import conv
-from ..geometry import same_padding
+from ..geometry import ConvSpec, same_padding
 from ._call import Code, FrameworkCall
-from ._window import TransposeWindow, as_array, layout_name, run_transpose
+from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name, owned,
+                      run_transpose, spatial_sizes)
 
 __all__ = ["onnx_conv_transpose", "onnx_conv", "onnx_window", "onnx_conv_pads", "onnx_call"]
 
 AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 
 
-def _attr(value, length, name, default):
+def _attr(value, length, name, default, lengths=()):
+    """An ``INTS`` attribute: a list of ``length`` ints (or of one of ``lengths``)."""
     if value is None:
         return (default,) * length
-    items = tuple(np.asarray(value).reshape(-1).tolist()) if not isinstance(value, int) else ()
-    if isinstance(value, int) or len(items) != length or not all(isinstance(v, int)
-                                                                 for v in items):
-        raise ValueError(f"attribute {name} must be a list of {length} ints, got {value!r}")
-    return items
+    items = value.tolist() if isinstance(value, np.ndarray) else value
+    if is_int(items) or isinstance(items, (str, bytes)) or not hasattr(items, "__len__") or \
+            not all(is_int(v) for v in items):
+        raise TypeError(f"attribute {name} must be a list of {length} ints, "
+                        f"got {describe(value)}")
+    if len(items) not in (length,) + tuple(lengths):
+        raise ValueError(f"attribute {name} must be a list of {length} ints, "
+                         f"got {describe(value)}")
+    return per_axis(items, len(items), name, -MAX_INT)
 
 
 def _auto_pad(auto_pad):
-    mode = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
-    if mode not in AUTO_PADS:
+    mode = auto_pad.decode(errors="replace") if isinstance(auto_pad, bytes) else auto_pad
+    if not isinstance(mode, str) or mode not in AUTO_PADS:
         raise ValueError(f"auto_pad must be one of {AUTO_PADS}, got {auto_pad!r}")
     return mode
 
 
 def _common(input_size, kernel_shape, auto_pad, pads, strides, dilations):
+    input_size = spatial_sizes(input_size)
     ndim = len(input_size)
     k = _attr(kernel_shape, ndim, "kernel_shape", 1)
     s, d = _attr(strides, ndim, "strides", 1), _attr(dilations, ndim, "dilations", 1)
@@ -61,40 +69,40 @@ def _common(input_size, kernel_shape, auto_pad, pads, strides, dilations):
                          f"dilations={d}, kernel_shape={k}")
     if any(v < 0 for v in flat):
         raise ValueError(f"pads must be >= 0, got {list(flat)}")
-    return k, s, d, mode, pairs
+    return input_size, k, s, d, mode, pairs
 
 
 def onnx_window(input_size, kernel_shape, *, auto_pad="NOTSET", dilations=None, group=1,
                 output_padding=None, output_shape=None, pads=None,
                 strides=None) -> TransposeWindow:
     """The window ONNX ``ConvTranspose`` computes (spec formulas, see the module notes)."""
+    input_size, k, s, d, mode, pairs = _common(input_size, kernel_shape, auto_pad, pads,
+                                               strides, dilations)
     ndim = len(input_size)
-    k, s, d, mode, pairs = _common(input_size, kernel_shape, auto_pad, pads, strides, dilations)
     r = _attr(output_padding, ndim, "output_padding", 0)
     for axis, (ri, si, di) in enumerate(zip(r, s, d)):
         if not 0 <= ri < max(si, di):
             raise ValueError(f"output_padding[{axis}] ({ri}) must be less than max(stride, "
                              f"dilation) ({max(si, di)}): output_padding={list(r)}")
     if output_shape is not None:
-        n = tuple(int(v) for v in np.asarray(output_shape).reshape(-1))
+        n = _attr(output_shape, ndim, "output_shape", 1, lengths=(ndim + 2,))
         n = n[2:] if len(n) == ndim + 2 else n
-        if len(n) != ndim or any(v < 1 for v in n):
+        if any(v < 1 for v in n):
             raise ValueError(f"output_shape must have {ndim} positive spatial sizes, "
-                             f"got {output_shape!r}")
+                             f"got {describe(output_shape)}")
     elif mode in ("SAME_UPPER", "SAME_LOWER"):
         n = tuple(m * si for m, si in zip(input_size, s))
     else:
         n = None
-    full = TransposeWindow(k, s, d, ((0, 0),) * ndim, group).full_size(input_size)
-    crop = []
-    for axis in range(ndim):
-        if n is None:
-            lo, hi = (0, 0) if mode == "VALID" else pairs[axis]
-            crop.append((lo, hi - r[axis]))
-        else:
-            crop.append(_auto_crop(axis, full[axis], n[axis], r[axis], s[axis], d[axis], mode))
-    win = TransposeWindow(k, s, d, tuple(crop), group)
-    out = tuple(L - lo - hi for L, (lo, hi) in zip(full, win.crop))
+    spec = ConvSpec(k, s, 0 if mode == "VALID" else pairs, d, group, r)
+    if n is None:
+        win = TransposeWindow.from_spec(spec)
+    else:
+        full = spec.full_size(input_size)
+        win = TransposeWindow(k, s, d, tuple(
+            _auto_crop(axis, full[axis], n[axis], r[axis], s[axis], d[axis], mode)
+            for axis in range(ndim)), group)
+    out = win.sizes(input_size)
     if any(v < 1 for v in out):
         raise ValueError(f"pads {list(pairs)} leave no output: output size {out} for input "
                          f"{tuple(input_size)}")
@@ -119,9 +127,9 @@ def _check_xw(X, W, B, group, kernel_shape, transposed):
     if X.ndim < 3 or W.ndim != X.ndim:
         raise ValueError(f"X must be (N, C, *spatial) and W of the same rank, got X of shape "
                          f"{X.shape} and W of shape {W.shape}")
-    if not isinstance(group, (int, np.integer)) or group < 1:
-        raise ValueError(f"group must be an int >= 1, got {group!r}")
-    if kernel_shape is not None and tuple(kernel_shape) != W.shape[2:]:
+    check_int(group, "group")
+    if kernel_shape is not None and _attr(kernel_shape, W.ndim - 2, "kernel_shape",
+                                          1) != W.shape[2:]:
         raise ValueError(f"kernel_shape {list(kernel_shape)} does not match W's spatial shape "
                          f"{list(W.shape[2:])}")
     c_in = W.shape[0] if transposed else W.shape[1] * group
@@ -130,9 +138,10 @@ def _check_xw(X, W, B, group, kernel_shape, transposed):
         raise ValueError(f"X has {X.shape[1]} channels; W {layout} of shape {W.shape} with "
                          f"group={group} expects {c_in} and M divisible by group")
     c_out = W.shape[1] * group if transposed else W.shape[0]
-    if B is not None and np.shape(B) != (c_out,):
+    shape = None if B is None else array(B, "B").shape
+    if B is not None and shape != (c_out,):
         raise ValueError(f"B must have shape ({c_out},) (the output channels), "
-                         f"got {np.shape(B)}")
+                         f"got {shape}")
 
 
 def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1,
@@ -170,7 +179,7 @@ def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, grou
                       group=group, output_padding=output_padding, output_shape=output_shape,
                       pads=pads, strides=strides)
     dtype = np.result_type(X, W)
-    return run_transpose(X.astype(dtype), W.astype(dtype), B, win)
+    return owned(run_transpose(X.astype(dtype), W.astype(dtype), B, win))
 
 
 def onnx_conv_pads(input_size, kernel_shape, *, auto_pad="NOTSET", pads=None, strides=None,
@@ -185,7 +194,8 @@ def onnx_conv_pads(input_size, kernel_shape, *, auto_pad="NOTSET", pads=None, st
     >>> [onnx_conv_pads((4,), (2,), auto_pad=mode) for mode in ("SAME_LOWER", "SAME_UPPER")]
     [((1, 0),), ((0, 1),)]
     """
-    k, s, d, mode, pairs = _common(input_size, kernel_shape, auto_pad, pads, strides, dilations)
+    input_size, k, s, d, mode, pairs = _common(input_size, kernel_shape, auto_pad, pads,
+                                               strides, dilations)
     if mode == "VALID":
         return ((0, 0),) * len(input_size)
     if mode == "NOTSET":
@@ -207,9 +217,10 @@ def onnx_conv(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1, kerne
                              strides=strides, dilations=dilations)
     dtype = np.result_type(X, W)
     ndim = X.ndim - 2
-    return conv(X.astype(dtype), W.astype(dtype), None if B is None else np.asarray(B, dtype),
-                stride=_attr(strides, ndim, "strides", 1), padding=padding,
-                dilation=_attr(dilations, ndim, "dilations", 1), groups=group)
+    return owned(conv(X.astype(dtype), W.astype(dtype),
+                      None if B is None else np.asarray(B, dtype),
+                      stride=_attr(strides, ndim, "strides", 1), padding=padding,
+                      dilation=_attr(dilations, ndim, "dilations", 1), groups=group))
 
 
 def onnx_call(window: TransposeWindow, input_size) -> FrameworkCall:
@@ -218,6 +229,7 @@ def onnx_call(window: TransposeWindow, input_size) -> FrameworkCall:
     Exact whenever ``lo >= 0`` and ``hi > -max(s, d)``; a negative ``lo`` (zeros before
     the output) is a pad after the node.
     """
+    window, input_size = checked_call_args(window, input_size)
     plans = []
     for (lo, hi), s, d, L in zip(window.crop, window.stride, window.dilation,
                                  window.full_size(input_size)):
@@ -242,8 +254,9 @@ def onnx_call(window: TransposeWindow, input_size) -> FrameworkCall:
         notes.append("ONNX pads are >= 0, so zeros before the output are a pad after the node")
     if any(a != lo or b - r != hi for (lo, hi), (a, b, r) in zip(window.crop, plans)):
         notes.append("y below is the node's output Y")
-    size = tuple(L - a - b + r for L, (a, b, r) in
-                 zip(window.full_size(input_size), plans))
+    size = ConvSpec(window.kernel_size, window.stride, [(a, b) for a, b, _ in plans],
+                    window.dilation, window.groups,
+                    [r for _, _, r in plans]).transpose_output_size(input_size)
     return FrameworkCall("onnx", "onnx.helper.make_node", args, size, fixup,
                          layout_name(window.ndim, channels_last=False), notes=tuple(notes),
                          inputs=(Code('"ConvTranspose"'), Code('["X", "W"]'), Code('["Y"]')),

@@ -12,26 +12,28 @@ import itertools
 
 import numpy as np
 
+from .._checks import MAX_INT, check_int, is_int, per_axis
+from ..geometry import ConvSpec
 from ._call import FrameworkCall
-from ._window import TransposeWindow, as_array, layout_name, run_transpose
+from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name, owned,
+                      run_transpose, spatial_sizes)
 
 __all__ = ["torch_conv_transpose", "torch_window", "torch_call"]
 
+
 def _tuple(value, ndim, name):
-    """PyTorch's ``_ntuple``: an int for every axis or a sequence of ``ndim`` ints."""
-    if isinstance(value, str):
+    """PyTorch's ``_ntuple``: an int for every axis or a sequence of ``ndim`` ints (any sign:
+    the range checks are PyTorch's, in :func:`torch_window`)."""
+    if isinstance(value, str) and name == "padding":
         raise ValueError(
             f"{name}={value!r}: PyTorch's transposed convolution takes ints only; "
             f"padding='same' and 'valid' are not supported for conv_transpose{ndim}d "
             "(use deconvkit.conventions.torch_call to get padding plus a crop)")
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * ndim
-    items = tuple(value)
-    if len(items) != ndim or not all(isinstance(v, (int, np.integer)) for v in items):
+    if not is_int(value) and hasattr(value, "__len__") and len(value) != ndim:
         raise ValueError(f"expected {name} to be a single integer value or a list of {ndim} "
                          f"values to match the convolution dimensions, but got "
-                         f"{name}={list(items)}")
-    return tuple(int(v) for v in items)
+                         f"{name}={list(value)}")
+    return per_axis(value, ndim, name, -MAX_INT)
 
 
 def torch_window(input_size, kernel_size, *, stride=1, padding=0, output_padding=0,
@@ -41,6 +43,7 @@ def torch_window(input_size, kernel_size, *, stride=1, padding=0, output_padding
     ``output_size`` (the module's ``forward(x, output_size)``, spatial or ``(N, C, *)``)
     overrides ``output_padding``, as in ``nn.ConvTransposeNd``.
     """
+    input_size = spatial_sizes(input_size)
     ndim = len(input_size)
     k = _tuple(kernel_size, ndim, "kernel_size")
     s, p = _tuple(stride, ndim, "stride"), _tuple(padding, ndim, "padding")
@@ -51,32 +54,42 @@ def torch_window(input_size, kernel_size, *, stride=1, padding=0, output_padding
         raise ValueError(f"dilation should be greater than zero (dilation={d})")
     if any(v < 0 for v in p):
         raise ValueError(f"negative padding is not supported (padding={p})")
+    if any(v < 1 for v in k):
+        raise ValueError(f"kernel_size must be >= 1 on every axis, got {k}")
+    unpadded = ConvSpec(k, s, p, d, groups)
     if output_size is not None:
-        r = _output_padding_for(input_size, output_size, k, s, p, d)
+        r = _output_padding_for(input_size, output_size, unpadded)
     if any(not 0 <= ri < max(si, di) for ri, si, di in zip(r, s, d)):
         raise ValueError(f"output padding must be smaller than either stride or dilation, but "
                          f"got output_padding={r}, stride={s}, dilation={d}")
-    win = TransposeWindow(k, s, d, tuple((pi, pi - ri) for pi, ri in zip(p, r)), groups)
-    out = tuple(L - lo - hi for L, (lo, hi) in zip(win.full_size(input_size), win.crop))
-    if any(n < 1 for n in out):
+    spec = unpadded.with_output_padding(r)
+    try:
+        spec.transpose_output_size(input_size)
+    except ValueError:
+        out = _sizes(spec, input_size)
         raise ValueError(f"Given input size per channel: {tuple(input_size)}. Calculated "
-                         f"output size per channel: {out}. Output size is too small")
-    return win
+                         f"output size per channel: {out}. Output size is too small") from None
+    return TransposeWindow.from_spec(spec)
 
 
-def _output_padding_for(input_size, output_size, k, s, p, d):
+def _sizes(spec, input_size):
+    """PyTorch's output size ``(m-1)s - 2p + d(k-1) + 1 + output_padding``, of any sign."""
+    return TransposeWindow.from_spec(spec).sizes(input_size)
+
+
+def _output_padding_for(input_size, output_size, spec):
     """``nn.ConvTransposeNd._output_padding``: sizes from min to min + stride - 1."""
     ndim = len(input_size)
-    size = tuple(int(v) for v in (output_size if not isinstance(output_size, (int, np.integer))
-                                  else (output_size,) * ndim))
-    if len(size) == ndim + 2:
-        size = size[2:]
-    if len(size) != ndim:
+    if not is_int(output_size) and hasattr(output_size, "__len__") and \
+            len(output_size) == ndim + 2:
+        output_size = tuple(output_size)[2:]
+    elif not is_int(output_size) and hasattr(output_size, "__len__") and \
+            len(output_size) != ndim:
         raise ValueError(f"ConvTranspose{ndim}D: for {ndim + 2}D input, output_size must have "
-                         f"{ndim} or {ndim + 2} elements (got {len(size)})")
-    lo = [(m - 1) * si - 2 * pi + di * (ki - 1) + 1
-          for m, si, pi, di, ki in zip(input_size, s, p, d, k)]
-    hi = [a + si - 1 for a, si in zip(lo, s)]
+                         f"{ndim} or {ndim + 2} elements (got {len(output_size)})")
+    size = per_axis(output_size, ndim, "output_size", -MAX_INT)
+    lo = list(_sizes(spec, input_size))
+    hi = [a + si - 1 for a, si in zip(lo, spec.stride)]
     if any(not a <= n <= b for n, a, b in zip(size, lo, hi)):
         raise ValueError(f"requested an output size of {list(size)}, but valid sizes range "
                          f"from {lo} to {hi} (for an input of {list(input_size)})")
@@ -109,6 +122,9 @@ def torch_conv_transpose(x, weight, bias=None, stride=1, padding=0, output_paddi
     array([[[1., 3., 2., 5., 3., 3.]]])
     """
     x, weight = as_array(x, "input"), as_array(weight, "weight")
+    if x.ndim < 2:
+        raise ValueError(f"expected input (N, C_in, *spatial) or (C_in, *spatial), got shape "
+                         f"{x.shape}")
     dtype = np.result_type(x, weight)
     unbatched = x.ndim == weight.ndim - 1
     x = x[None] if unbatched else x
@@ -120,12 +136,13 @@ def torch_conv_transpose(x, weight, bias=None, stride=1, padding=0, output_paddi
                        output_padding=output_padding, groups=groups, dilation=dilation,
                        output_size=output_size)
     y = run_transpose(x.astype(dtype), weight.astype(dtype), bias, win)
-    return y[0] if unbatched else y
+    return owned(y[0] if unbatched else y)
 
 
 def _check_channels(x_shape, w_shape, groups, bias):
-    if not isinstance(groups, (int, np.integer)) or groups < 1:
+    if is_int(groups) and groups < 1:
         raise ValueError(f"non-positive groups is not supported (groups={groups!r})")
+    groups = check_int(groups, "groups")
     if w_shape[0] % groups:
         raise ValueError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                          f"at dimension 0, but got weight of size {list(w_shape)} instead")
@@ -134,10 +151,11 @@ def _check_channels(x_shape, w_shape, groups, bias):
                          f"input{list(x_shape)} to have {w_shape[0]} channels, but got "
                          f"{x_shape[1]} channels instead")
     c_out = w_shape[1] * groups
-    if bias is not None and np.shape(bias) != (c_out,):
+    shape = None if bias is None else array(bias, "bias").shape
+    if bias is not None and shape != (c_out,):
         raise ValueError(f"Given transposed=1, weight of size {list(w_shape)}, expected bias "
                          f"to be 1-dimensional with {c_out} elements, but got bias of size "
-                         f"{list(np.shape(bias))} instead")
+                         f"{list(shape)} instead")
 
 
 def _compact(values):
@@ -153,6 +171,7 @@ def torch_call(window: TransposeWindow, input_size) -> FrameworkCall:
     ``0 <= lo - hi < max(s, d)``; otherwise the call uses ``p = min(lo, hi)`` and the
     rest is a slice (asymmetric padding, TensorFlow's SAME with odd ``k - s``) or zeros.
     """
+    window, input_size = checked_call_args(window, input_size)
     plans = []
     for (lo, hi), s, d in zip(window.crop, window.stride, window.dilation):
         if lo >= 0 and 0 <= lo - hi < max(s, d):
@@ -169,8 +188,8 @@ def torch_call(window: TransposeWindow, input_size) -> FrameworkCall:
         args["groups"] = window.groups
     if any(d != 1 for d in window.dilation):
         args["dilation"] = _compact(window.dilation)
-    full = window.full_size(input_size)
-    size = tuple(L - 2 * p + r for L, (p, r) in zip(full, plans))
+    size = ConvSpec(window.kernel_size, window.stride, pad, window.dilation, window.groups,
+                    out_pad).transpose_output_size(input_size)
     notes = () if not any(a or b for a, b in fixup) else (
         "PyTorch's padding is symmetric and output_padding only adds at the end "
         f"(output_padding < max(stride, dilation)): this window needs crops {window.crop}, "
@@ -182,12 +201,13 @@ def torch_call(window: TransposeWindow, input_size) -> FrameworkCall:
 
 def torch_candidates(window: TransposeWindow, input_size):
     """Every ``(padding, output_padding)`` PyTorch call with this window's output size."""
-    per_axis = []
+    options = []
     for n, L, s, d in zip(window.output_size(input_size), window.full_size(input_size),
                           window.stride, window.dilation):
-        per_axis.append([((L - n + r) // 2, r) for r in range(max(s, d))
-                         if (L - n + r) % 2 == 0 and L - n + r >= 0])
-    for combo in itertools.islice(itertools.product(*per_axis), 64):
+        low = max(n - L, 0)
+        rs = range(low + (L - n + low) % 2, max(s, d), 2)  # L - n + r even and >= 0
+        options.append([((L - n + r) // 2, r) for r in rs[:64]])  # 64 calls are tried at most
+    for combo in itertools.islice(itertools.product(*options), 64):
         yield {"stride": window.stride, "padding": tuple(p for p, _ in combo),
                "output_padding": tuple(r for _, r in combo), "dilation": window.dilation,
                "groups": window.groups}

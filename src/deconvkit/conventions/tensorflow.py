@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import same_padding
+from .._checks import MAX_INT, describe, per_axis
+from ..geometry import ConvSpec, padding_pairs, same_padding
 from ._call import FrameworkCall, OutputShape
-from ._window import (TransposeWindow, as_array, channels_back, channels_first, layout_name,
-                      run_transpose)
+from ._window import (TransposeWindow, as_array, channels_back, channels_first,
+                      checked_call_args, layout_name, owned, run_transpose, spatial_sizes)
 
 __all__ = ["tf_conv_transpose", "tf_window", "tf_call"]
 
@@ -27,15 +28,16 @@ def _sequence(value, n, channels_last, name):
     items = [1] if value is None else (list(value) if isinstance(value, (list, tuple))
                                        else [value])
     if len(items) == 1:
-        return tuple(int(items[0]) for _ in range(n))
+        return per_axis(items[0], n, name, 1)
     if len(items) == n:
-        return tuple(int(v) for v in items)
+        return per_axis(items, n, name, 1)
     if len(items) == n + 2:
+        per_axis(items, n + 2, name, 1)
         outer = (items[0], items[-1]) if channels_last else (items[0], items[1])
         if any(v != 1 for v in outer):
             raise ValueError(f"Current implementation does not yet support {name} in the batch "
                              f"and depth dimensions ({name}={items})")
-        return tuple(int(v) for v in (items[1:-1] if channels_last else items[2:]))
+        return per_axis(items[1:-1] if channels_last else items[2:], n, name, 1)
     raise ValueError(f"{name} should be of length 1, {n} or {n + 2}. Received: "
                      f"{name}={items} of length {len(items)}")
 
@@ -50,11 +52,15 @@ def _padding(padding, n, channels_last):
         return padding
     if n != 2:
         raise ValueError(f"explicit padding is only supported by conv2d_transpose; "
-                         f"conv{n}d_transpose expects 'SAME' or 'VALID', got {padding!r}")
-    pairs = [tuple(int(v) for v in pair) for pair in padding]
+                         f"conv{n}d_transpose expects 'SAME' or 'VALID', got {describe(padding)}")
+    expected = f"{n + 2} [before, after] pairs in data_format order"
+    if not hasattr(padding, "__iter__") or isinstance(padding, bytes) or \
+            not all(hasattr(p, "__len__") and not isinstance(p, (str, bytes)) for p in padding):
+        raise TypeError(f"padding must be 'SAME', 'VALID' or {expected}, got {describe(padding)}")
+    pairs = list(padding)
     if len(pairs) != n + 2 or any(len(p) != 2 for p in pairs):
-        raise ValueError(f"explicit padding must be {n + 2} [before, after] pairs in "
-                         f"data_format order, got {padding!r}")
+        raise ValueError(f"explicit padding must be {expected}, got {describe(padding)}")
+    pairs = [per_axis(p, 2, "padding", -MAX_INT) for p in pairs]
     outer = (pairs[0], pairs[-1]) if channels_last else (pairs[0], pairs[1])
     if any(v for pair in outer for v in pair):
         raise ValueError("Nonzero explicit padding in the batch or depth dimensions is not "
@@ -71,28 +77,38 @@ def tf_window(input_size, kernel_size, output_size, strides, padding="SAME",
     ``output_size`` is the spatial part of ``output_shape``; ``strides`` and ``dilations``
     are spatial; ``padding`` is "SAME", "VALID" or spatial ``(lo, hi)`` pairs.
     """
+    input_size = spatial_sizes(input_size)
     n = len(input_size)
-    k, out = tuple(kernel_size), tuple(int(v) for v in output_size)
+    k = per_axis(kernel_size, n, "kernel_size", 1)
+    out = spatial_sizes(output_size, n, "output_size")
     s, d = _sequence(strides, n, True, "strides"), _sequence(dilations, n, True, "dilations")
-    if any(v < 1 for v in s + d):
-        raise ValueError(f"strides and dilations must be >= 1, got {s} and {d}")
-    crop = []
-    for axis, (m, no, ki, si, di) in enumerate(zip(input_size, out, k, s, d)):
-        if padding == "SAME":
-            lo, hi = same_padding(no, ki, si, di)
-        else:
-            lo, hi = (0, 0) if padding == "VALID" else padding[axis]
-        e = di * (ki - 1) + 1
-        computed = -(-no // si) if padding == "SAME" else \
-            ((no + lo + hi - e) // si + 1 if no + lo + hi >= e else 0)
-        if computed != m or no < 1:
+    if isinstance(padding, str) and padding not in ("SAME", "VALID"):
+        _padding(padding, n, True)  # raises TensorFlow's error
+    if padding == "SAME":
+        pads = tuple(same_padding(no, ki, si, di) for no, ki, si, di in zip(out, k, s, d))
+    else:
+        pads = 0 if padding == "VALID" else padding_pairs(padding, n)
+    forward = ConvSpec(k, s, pads, d)
+    for axis, (m, no) in enumerate(zip(input_size, out)):
+        computed = _forward_size(forward, axis, no)
+        if computed != m:
             raise ValueError(
                 f"Size of out_backprop doesn't match computed: actual = {m}, computed = "
-                f"{computed} spatial_dim: {axis} input: {no} filter: {ki} output: {m} stride: "
-                f"{si} dilation: {di} (output_shape is inconsistent with the input under "
-                f"padding {padding!r})")
-        crop.append((lo, (m - 1) * si + e - lo - no))
-    return TransposeWindow(k, s, d, tuple(crop))
+                f"{computed} spatial_dim: {axis} input: {no} filter: {k[axis]} output: {m} "
+                f"stride: {s[axis]} dilation: {d[axis]} (output_shape is inconsistent with "
+                f"the input under padding {padding!r})")
+    return TransposeWindow.from_spec(forward.with_output_size(input_size, out))
+
+
+def _forward_size(forward, axis, n):
+    """TensorFlow's rule: the forward convolution of ``output_shape`` must give the input
+    size back (0 when the kernel does not fit)."""
+    one = ConvSpec(forward.kernel_size[axis], forward.stride[axis], (forward.padding[axis],),
+                   forward.dilation[axis])
+    try:
+        return one.conv_output_size((n,))[0]
+    except ValueError:
+        return 0
 
 
 def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", data_format=None,
@@ -123,13 +139,17 @@ def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", dat
            [ 4.,  4., 10.,  6.],
            [ 3.,  3.,  7.,  4.]])
     """
-    shape = [int(v) for v in np.asarray(output_shape).reshape(-1)]
+    shape = output_shape.tolist() if isinstance(output_shape, np.ndarray) else output_shape
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
+        raise TypeError(f"output_shape must be a sequence of 3, 4 or 5 ints, got "
+                        f"{describe(output_shape)}")
     n = len(shape) - 2
     if not 1 <= n <= 3:
         raise ValueError(f"`output_shape` must be of length 3, 4 or 5. Received: "
-                         f"output_shape={list(output_shape)} of length {n + 2}.")
+                         f"output_shape={describe(output_shape)} of length {n + 2}.")
+    shape = list(per_axis(shape, n + 2, "output_shape", 1))
     fmt = DATA_FORMATS[n][0] if data_format is None else data_format
-    if fmt not in DATA_FORMATS[n]:
+    if not isinstance(fmt, str) or fmt not in DATA_FORMATS[n]:
         raise ValueError(f"data_format must be one of {DATA_FORMATS[n]} for {n}-D, got {fmt!r}")
     last = not fmt.startswith("NC")
     x, f = as_array(input, "input"), as_array(filters, "filters")
@@ -143,7 +163,8 @@ def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", dat
                     _padding(padding, n, last), _sequence(dilations, n, last, "dilations"))
     w = np.moveaxis(f, (n + 1, n), (0, 1))  # [*k, out, in] -> (in, out, *k)
     dtype = np.result_type(x, f)
-    return channels_back(run_transpose(x.astype(dtype), w.astype(dtype), None, win), last)
+    return owned(channels_back(run_transpose(x.astype(dtype), w.astype(dtype), None, win),
+                               last))
 
 
 def _check_channels(x_shape, f_shape, batch, out_c):
@@ -160,25 +181,31 @@ def _check_channels(x_shape, f_shape, batch, out_c):
                          f"{batch}, outbackprop batch: {x_shape[0]}")
 
 
-def _axis_option(m, L, lo, hi, k, s, d, ndim):
-    """("SAME"|"VALID"|"EXPLICIT", pair) ways TF reaches ``full[lo : L - hi]`` exactly."""
-    n, e = L - lo - hi, d * (k - 1) + 1
+def _axis_option(m, n, lo, hi, k, s, d, ndim):
+    """("SAME"|"VALID"|"EXPLICIT", pair) ways TF reaches the window ``(lo, hi)`` of output
+    size ``n`` exactly: those for which :func:`tf_window` gives that window back."""
     options = set()
-    if n >= 1 and -(-n // s) == m and same_padding(n, k, s, d)[0] == lo:
-        options.add(("SAME", None))
-    if n >= 1 and lo == 0 and n >= e and (n - e) // s + 1 == m:
-        options.add(("VALID", None))
-    if ndim == 2 and n >= 1 and lo >= 0 and hi > -s:
-        options.add(("EXPLICIT", (lo, max(hi, 0))))
+    if n < 1:
+        return options
+    tries = [("SAME", None, "SAME"), ("VALID", None, "VALID")]
+    if ndim == 2 and lo >= 0:
+        tries.append(("EXPLICIT", (lo, max(hi, 0)), ((lo, max(hi, 0)),)))
+    for mode, pair, padding in tries:
+        try:
+            crop = tf_window((m,), (k,), (n,), (s,), padding, (d,)).crop
+        except ValueError:
+            continue
+        if crop == ((lo, hi),):
+            options.add((mode, pair))
     return options
 
 
 def _tf_padding(window, input_size):
     """(padding, call output size, fix-up, notes): SAME, VALID, explicit, or VALID + slice."""
     full = window.full_size(input_size)
-    axes = [_axis_option(m, L, lo, hi, k, s, d, window.ndim) for m, L, (lo, hi), k, s, d in
-            zip(input_size, full, window.crop, window.kernel_size, window.stride,
-                window.dilation)]
+    axes = [_axis_option(m, n, lo, hi, k, s, d, window.ndim) for m, n, (lo, hi), k, s, d in
+            zip(input_size, window.sizes(input_size), window.crop, window.kernel_size,
+                window.stride, window.dilation)]
     exact = ((0, 0),) * window.ndim
     for mode in ("SAME", "VALID"):
         if all((mode, None) in opts for opts in axes):
@@ -197,6 +224,7 @@ def _tf_padding(window, input_size):
 def tf_call(window: TransposeWindow, input_size) -> FrameworkCall:
     """``tf.nn.conv_transpose`` arguments for a window (SAME/VALID/explicit), or VALID plus
     a slice or pad. Groups become a block-diagonal filter."""
+    window, input_size = checked_call_args(window, input_size)
     padding, size, fixup, notes = _tf_padding(window, input_size)
     args = {"output_shape": OutputShape(size), "strides": list(window.stride),
             "padding": padding}
