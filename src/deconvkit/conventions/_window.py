@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import MAX_INT, check_int, describe, is_int, per_axis
-from ..functional import conv_transpose
+from ..functional import conv_transpose, owned
 from ..functional.direct import insert_zeros
 from ..geometry import ConvSpec
 
@@ -66,13 +66,6 @@ def checked_call_args(window, input_size):
     elif not isinstance(window, TransposeWindow):
         raise TypeError(f"spec must be a ConvSpec or a TransposeWindow, got {describe(window)}")
     return window, spatial_sizes(input_size, window.ndim)
-
-
-def owned(y):
-    """``y`` as an owned, writable, C-contiguous array (a copy when it is a view)."""
-    if y.flags.c_contiguous and y.flags.owndata and y.flags.writeable:
-        return y
-    return np.array(y, order="C")
 
 
 @dataclass(frozen=True)
@@ -208,9 +201,7 @@ def run_transpose(x, w, b, window: TransposeWindow, *, method="auto", allow_empt
     if spec is None:
         y = np.zeros((x.shape[0], c_out) + out, np.result_type(x, w))
     else:
-        y = conv_transpose(x, w, stride=spec.stride, padding=spec.padding,
-                           output_padding=spec.output_padding, dilation=spec.dilation,
-                           groups=spec.groups, method=method)
+        y = conv_transpose(x, w, spec=spec, method=method)
         if any(a or b_ for a, b_ in extra):
             y = np.pad(y, ((0, 0), (0, 0)) + tuple(extra))
     if b is not None:
@@ -290,7 +281,7 @@ def dilated_weight(w, dilation):
         raise ValueError(f"w must be (C_in, C_out, *k) with at least one spatial axis, "
                          f"got shape {w.shape}")
     d = per_axis(dilation, w.ndim - 2, "dilation", 1)
-    return owned(insert_zeros(w, d)) if any(v != 1 for v in d) else np.array(w, order="C")
+    return owned(insert_zeros(w, d), w)
 
 
 def channels_first(x, channels_last: bool):

@@ -16,8 +16,8 @@ import numpy as np
 from .._checks import MAX_INT, check_int, describe, is_int, per_axis
 from ..geometry import ConvSpec
 from ._call import Code, FrameworkCall
-from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name, owned,
-                      run_transpose, spatial_sizes)
+from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name,
+                      owned, run_transpose, spatial_sizes)
 
 __all__ = ["caffe_deconvolution", "caffe_window", "caffe_call", "fcn_crop_offset"]
 
@@ -95,7 +95,7 @@ def caffe_deconvolution(bottom, weight, bias=None, *, kernel_size, stride=1, pad
                          f"{shape}")
     win = caffe_window(x.shape[2:], k, stride=stride, pad=pad, dilation=dilation, group=group)
     dtype = np.result_type(x, w)
-    return owned(run_transpose(x.astype(dtype), w.astype(dtype), bias, win))
+    return owned(run_transpose(x.astype(dtype), w.astype(dtype), bias, win), x, w)
 
 
 def caffe_call(window: TransposeWindow, input_size) -> FrameworkCall:

@@ -311,5 +311,5 @@ def run_call(call: FrameworkCall, x, w, b=None):
     y = call.finish(y)
     if b is not None:
         y = y + as_array(b, "b").astype(y.dtype).reshape((1, -1) + (1,) * (y.ndim - 2))
-    return owned(y)
+    return owned(y, x, w)
 

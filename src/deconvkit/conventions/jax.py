@@ -20,8 +20,8 @@ import numpy as np
 
 from .._checks import MAX_INT, describe, is_int, per_axis
 from ._call import FrameworkCall
-from ._window import (TransposeWindow, as_array, checked_call_args, layout_name, owned,
-                      run_transpose, spatial_sizes)
+from ._window import (TransposeWindow, as_array, checked_call_args, layout_name,
+                      owned, run_transpose, spatial_sizes)
 
 __all__ = ["jax_conv_transpose", "jax_window", "jax_call"]
 
@@ -193,7 +193,7 @@ def jax_conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_
         win = TransposeWindow(win.kernel_size, win.stride, win.dilation, tuple(
             (lo, hi + min(n, 0)) for (lo, hi), n in zip(win.crop, out)))
     y = run_transpose(x.astype(dtype), w.astype(dtype), None, win, allow_empty=True)
-    return owned(np.transpose(y, np.argsort(out_perm)))
+    return owned(np.transpose(y, np.argsort(out_perm)), x, r)
 
 
 def jax_call(window: TransposeWindow, input_size) -> FrameworkCall:

@@ -146,7 +146,7 @@ def keras_conv_transpose(inputs, kernel, bias=None, strides=1, padding="valid",
     w = np.moveaxis(f, (n + 1, n), (0, 1))  # (*k, out, in) -> (in, out, *k)
     dtype = np.result_type(x, f)
     y = run_transpose(x.astype(dtype), w.astype(dtype), bias, win, allow_empty=True)
-    return owned(channels_back(y, last))
+    return owned(channels_back(y, last), x, f)
 
 
 def _options(m, k, s, d, lo, hi):

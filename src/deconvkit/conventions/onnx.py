@@ -23,8 +23,8 @@ from .._checks import MAX_INT, check_int, describe, is_int, per_axis
 from ..functional import conv
 from ..geometry import ConvSpec, same_padding
 from ._call import Code, FrameworkCall
-from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name, owned,
-                      run_transpose, spatial_sizes)
+from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name,
+                      owned, run_transpose, spatial_sizes)
 
 __all__ = ["onnx_conv_transpose", "onnx_conv", "onnx_window", "onnx_conv_pads", "onnx_call"]
 
@@ -179,7 +179,7 @@ def onnx_conv_transpose(X, W, B=None, *, auto_pad="NOTSET", dilations=None, grou
                       group=group, output_padding=output_padding, output_shape=output_shape,
                       pads=pads, strides=strides)
     dtype = np.result_type(X, W)
-    return owned(run_transpose(X.astype(dtype), W.astype(dtype), B, win))
+    return owned(run_transpose(X.astype(dtype), W.astype(dtype), B, win), X, W)
 
 
 def onnx_conv_pads(input_size, kernel_shape, *, auto_pad="NOTSET", pads=None, strides=None,
@@ -220,7 +220,7 @@ def onnx_conv(X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1, kerne
     return owned(conv(X.astype(dtype), W.astype(dtype),
                       None if B is None else np.asarray(B, dtype),
                       stride=_attr(strides, ndim, "strides", 1), padding=padding,
-                      dilation=_attr(dilations, ndim, "dilations", 1), groups=group))
+                      dilation=_attr(dilations, ndim, "dilations", 1), groups=group), X, W)
 
 
 def onnx_call(window: TransposeWindow, input_size) -> FrameworkCall:

@@ -15,8 +15,8 @@ import numpy as np
 from .._checks import MAX_INT, check_int, is_int, per_axis
 from ..geometry import ConvSpec
 from ._call import FrameworkCall
-from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name, owned,
-                      run_transpose, spatial_sizes)
+from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name,
+                      owned, run_transpose, spatial_sizes)
 
 __all__ = ["torch_conv_transpose", "torch_window", "torch_call"]
 
@@ -136,7 +136,7 @@ def torch_conv_transpose(x, weight, bias=None, stride=1, padding=0, output_paddi
                        output_padding=output_padding, groups=groups, dilation=dilation,
                        output_size=output_size)
     y = run_transpose(x.astype(dtype), weight.astype(dtype), bias, win)
-    return owned(y[0] if unbatched else y)
+    return owned(y[0] if unbatched else y, x, weight)
 
 
 def _check_channels(x_shape, w_shape, groups, bias):

@@ -163,8 +163,8 @@ def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", dat
                     _padding(padding, n, last), _sequence(dilations, n, last, "dilations"))
     w = np.moveaxis(f, (n + 1, n), (0, 1))  # [*k, out, in] -> (in, out, *k)
     dtype = np.result_type(x, f)
-    return owned(channels_back(run_transpose(x.astype(dtype), w.astype(dtype), None, win),
-                               last))
+    y = run_transpose(x.astype(dtype), w.astype(dtype), None, win)
+    return owned(channels_back(y, last), x, f)
 
 
 def _check_channels(x_shape, f_shape, batch, out_c):
