@@ -224,7 +224,7 @@ def _choose(options, k, d):
 
 def _tf_ok(mode, k, d, op):
     """Whether the TensorFlow backend accepts this axis (even kernel, same, op 0: it does not)."""
-    return mode != "same" or (d * (k - 1) + 1) % 2 + op > 0
+    return mode != "same" or ConvSpec(k, 1, 0, d).kernel_extent[0] % 2 + op > 0
 
 
 def _compact(values):
