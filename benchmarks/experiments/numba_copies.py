@@ -8,10 +8,10 @@ for stride 2), checks that every benchmark case gives *identical* results, then 
 NumPy against numba in the same process, interleaved in blocks as ``deconvkit bench`` does.
 
     pip install numba
-    PYTHONPATH=src python benchmarks/numba_copies.py [--cases S1,B1] [--rounds 8]
+    PYTHONPATH=src python benchmarks/experiments/numba_copies.py [--cases S1,B1] [--rounds 8]
 
-The finding and its figures are in ``benchmarks/numba_copies.md``; the kernels are not
-part of deconvkit because they did not pay on the project's machine.
+The finding and its figures are in ``benchmarks/experiments/numba_copies.md``; the kernels
+are not part of deconvkit because they did not pay on the project's machine.
 """
 
 from __future__ import annotations
