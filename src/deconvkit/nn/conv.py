@@ -13,26 +13,33 @@ import math
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_int, describe, is_int, per_axis
 from .. import functional as F
 from ..geometry import ConvSpec
 from . import init as initializers
-from .module import Module, Parameter, check_dtype
+from .module import Module, Parameter, as_rng, check_bool, check_dtype, check_parameter_size
 
 __all__ = ["Conv", "ConvTranspose", "Deconvolution", "upsampling_geometry"]
 
+MAX_NDIM = 62
+"""Most spatial axes a layer may have (NumPy arrays have at most 64 axes)."""
+
 
 def _kernel_size(kernel_size, ndim):
-    if isinstance(kernel_size, (int, np.integer)) and not isinstance(kernel_size, bool):
-        return (int(kernel_size),) * (2 if ndim is None else ndim)
-    values = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else None
-    if not values or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                         for v in values):
-        raise TypeError(f"kernel_size must be an int or a tuple of ints, got {kernel_size!r}")
-    ks = tuple(int(v) for v in values)
-    if ndim is not None and len(ks) != ndim:
-        raise ValueError(f"kernel_size {kernel_size!r} has {len(ks)} axes but ndim={ndim}")
-    return ks
+    """``kernel_size`` per spatial axis: an int means ``ndim`` equal sizes (default 2)."""
+    if ndim is not None:
+        ndim = check_int(ndim, "ndim", maximum=MAX_NDIM)
+    if is_int(kernel_size):
+        return per_axis(kernel_size, 2 if ndim is None else ndim, "kernel_size", 1)
+    values = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else ()
+    if not values or not all(is_int(v) for v in values):
+        raise TypeError(f"kernel_size must be an int or a tuple of ints, got "
+                        f"{describe(kernel_size)}")
+    if ndim is not None and len(values) != ndim:
+        raise ValueError(f"kernel_size {kernel_size!r} has {len(values)} axes but ndim={ndim}")
+    if len(values) > MAX_NDIM:
+        raise ValueError(f"kernel_size must have at most {MAX_NDIM} axes, got {len(values)}")
+    return per_axis(values, len(values), "kernel_size", 1)
 
 
 def upsampling_geometry(factor):
@@ -49,14 +56,23 @@ def upsampling_geometry(factor):
 
 
 def _check_channels(in_channels, out_channels, groups):
+    channels = []
     for name, c in (("in_channels", in_channels), ("out_channels", out_channels)):
-        check_int(c, name)
-        if isinstance(groups, (int, np.integer)) and groups >= 1 and c % groups:
+        c = check_int(c, name)
+        if c % groups:
             raise ValueError(f"groups={groups} must divide {name}={c}")
+        channels.append(c)
+    return channels
 
 
 class _ConvLayer(Module):
-    """Shared constructor of :class:`Conv` and :class:`ConvTranspose`."""
+    """Shared constructor and backward pass of :class:`Conv` and :class:`ConvTranspose`.
+
+    The geometry is checked and built into a :class:`~deconvkit.ConvSpec` once, here:
+    ``spec``. With ``padding="same"`` the padding depends on the input size, so ``spec``
+    is ``None`` and :meth:`spec_for` resolves it through ``ConvSpec.create`` (cached per
+    size).
+    """
 
     transposed = False
 
@@ -64,54 +80,99 @@ class _ConvLayer(Module):
                  dilation=1, groups=1, output_padding=0, bias=True, ndim=None, init="he",
                  method="auto", dtype=np.float32, rng=None):
         super().__init__()
-        _check_channels(in_channels, out_channels, groups)
-        if not self.transposed and np.any(np.asarray(output_padding) != 0):
+        ks = _kernel_size(kernel_size, ndim)
+        groups = check_int(groups, "groups")
+        in_channels, out_channels = _check_channels(in_channels, out_channels, groups)
+        r = per_axis(output_padding, len(ks), "output_padding")
+        if not self.transposed and any(r):
             raise ValueError(f"output_padding applies to ConvTranspose only, got "
                              f"{output_padding!r} for Conv")
-        ks = _kernel_size(kernel_size, ndim)
-        # validate the geometry now; "same" is resolved per input size in forward
-        if isinstance(padding, str) and padding.lower() not in ("same", "valid"):
-            raise ValueError(f"padding string must be 'valid' or 'same', got {padding!r}")
-        ConvSpec(ks, stride, 0 if isinstance(padding, str) else padding, dilation, groups,
-                 output_padding)
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.spec, self._geometry = self._build_spec(ks, stride, padding, dilation, groups, r)
+        self._specs = {}
+        self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = ks, stride, padding
-        self.dilation, self.groups, self.method = dilation, groups, method
+        self.dilation, self.groups, self.method = dilation, groups, F.check_method(method)
         self.needs_input_grad = True
-        dtype = check_dtype(dtype)
-        rng = np.random.default_rng(rng)  # returns a Generator unchanged
+        bias, dtype, rng = check_bool(bias, "bias"), check_dtype(dtype), as_rng(rng)
         first, second = (in_channels, out_channels) if self.transposed else (out_channels,
                                                                              in_channels)
-        shape = (first, second // groups) + ks
+        shape = check_parameter_size((first, second // groups) + ks, "weight")
         self.weight = Parameter(initializers.initialize(
             init, shape, groups=groups, rng=rng, dtype=dtype, **self._fans(shape)))
         self.bias = Parameter(np.zeros(out_channels, dtype)) if bias else None
-        self._x = None
+        self._x = self._y_shape = None
+
+    def _build_spec(self, ks, stride, padding, dilation, groups, output_padding):
+        """The spec (``None`` for ``"same"``) and the checked geometry to resolve it."""
+        same = isinstance(padding, str) and padding.lower() == "same"
+        # for "same", resolving it at size 1 checks every argument once, here
+        spec = ConvSpec.create(len(ks), ks, stride=stride, padding=padding,
+                               dilation=dilation, groups=groups, output_padding=output_padding,
+                               input_size=(1,) * len(ks) if same else None,
+                               transposed=self.transposed)
+        geometry = dict(kernel_size=spec.kernel_size, stride=spec.stride,
+                        padding="same" if same else spec.padding, dilation=spec.dilation,
+                        groups=spec.groups, output_padding=tuple(output_padding))
+        return (None if same else spec), geometry
+
+    def spec_for(self, input_size, output_size=None) -> ConvSpec:
+        """The spec of a forward pass on spatial ``input_size`` (and, for the transposed
+        layer, a requested ``output_size``): :attr:`spec`, or with ``padding="same"`` the
+        one ``ConvSpec.create`` resolves, cached per size."""
+        ndim = len(self.kernel_size)
+        input_size = per_axis(input_size, ndim, "input_size", 1)
+        if output_size is not None:
+            output_size = per_axis(output_size, ndim, "output_size", 1)
+        if self.spec is not None:
+            return (self.spec if output_size is None
+                    else self.spec.with_output_size(input_size, output_size))
+        key = (input_size, output_size)
+        spec = self._specs.get(key)
+        if spec is None:
+            if len(self._specs) >= 64:
+                self._specs.clear()
+            geometry = dict(self._geometry)
+            if output_size is not None:
+                geometry["output_padding"] = 0
+            spec = self._specs[key] = ConvSpec.create(
+                ndim, input_size=input_size, transposed=self.transposed,
+                output_size=output_size, **geometry)
+        return spec
+
+    def _spatial(self, x):
+        """The spatial size of ``x``, which must have the layer's number of axes."""
+        shape = np.shape(x)
+        if len(shape) != len(self.kernel_size) + 2:
+            raise ValueError(f"x must be (N, {self.in_channels}, *spatial) with "
+                             f"{len(self.kernel_size)} spatial axes, got shape {shape}")
+        return shape[2:]
 
     def _fans(self, shape):
         taps = math.prod(self.kernel_size)
-        stride = ConvSpec(self.kernel_size, self.stride).stride
-        spread = shape[1] * taps, shape[1] * taps / math.prod(stride)
+        spread = shape[1] * taps, shape[1] * taps / math.prod(self._geometry["stride"])
         return dict(zip(("fan_out", "fan_in") if self.transposed else ("fan_in", "fan_out"),
                         spread))
 
-    def _kwargs(self):
-        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
-                    groups=self.groups, method=self.method)
+    def _bias(self):
+        return None if self.bias is None else self.bias.data
+
+    def _keep(self, x, y, spec):
+        self._x, self._y_shape, self._spec = np.asarray(x), y.shape, spec
+        return y
 
     def backward(self, dy):
         """Accumulate ``weight_grad`` and the bias sum; return ``input_grad`` (the other
         operation) unless ``needs_input_grad`` is false."""
-        x, kw = self._input(), self._kwargs()
-        if self.weight.requires_grad:
-            self.weight.accumulate(self.weight_grad(x, dy, kw))
-        self._accumulate_bias(dy)
-        return self.input_grad(x, dy, kw) if self.needs_input_grad else None
-
-    def _input(self):
         if self._x is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        return self._x
+        if np.shape(dy) != self._y_shape:
+            raise ValueError(f"dy must have the output shape {self._y_shape}, "
+                             f"got {np.shape(dy)}")
+        x, spec, dy = self._x, self._spec, np.asarray(dy)
+        if self.weight.requires_grad:
+            self.weight.accumulate(self.weight_grad(x, dy, spec))
+        self._accumulate_bias(dy)
+        return self.input_grad(x, dy, spec) if self.needs_input_grad else None
 
     def _accumulate_bias(self, dy):
         if self.bias is not None and self.bias.requires_grad:
@@ -153,6 +214,10 @@ class Conv(_ConvLayer):
     ----------
     weight : Parameter ``(C_out, C_in/groups, *k)``
     bias : Parameter ``(C_out,)`` or None
+    spec : ConvSpec or None
+        The geometry, checked and built at construction and passed to every
+        :mod:`~deconvkit.functional` call; ``None`` for ``padding="same"``, whose padding
+        depends on the input size (:meth:`spec_for` resolves it, once per size).
     needs_input_grad : bool
         When false, :meth:`backward` skips the input gradient and returns None
         (for a network's first layer).
@@ -172,17 +237,18 @@ class Conv(_ConvLayer):
     """
 
     def forward(self, x):
-        self._x = x
-        b = None if self.bias is None else self.bias.data
-        return F.conv(x, self.weight.data, b, **self._kwargs())
+        spec = self.spec if self.spec is not None else self.spec_for(self._spatial(x))
+        return self._keep(x, F.conv(x, self.weight.data, self._bias(), spec=spec,
+                                    method=self.method), spec)
 
-    def weight_grad(self, x, dy, kw):
+    def weight_grad(self, x, dy, spec):
         """``conv_weight_grad(x, dy)``."""
-        return F.conv_weight_grad(x, dy, self.kernel_size, **kw)
+        return F.conv_weight_grad(x, dy, spec=spec, method=self.method)
 
-    def input_grad(self, x, dy, kw):
+    def input_grad(self, x, dy, spec):
         """``conv_transpose(dy, w)`` at the size of ``x``."""
-        return F.conv_transpose(dy, self.weight.data, output_size=x.shape[2:], **kw)
+        return F.conv_transpose(dy, self.weight.data, spec=spec, output_size=x.shape[2:],
+                                method=self.method)
 
 
 class ConvTranspose(_ConvLayer):
@@ -214,6 +280,9 @@ class ConvTranspose(_ConvLayer):
     ----------
     weight : Parameter ``(C_in, C_out/groups, *k)``
     bias : Parameter ``(C_out,)`` or None
+    spec : ConvSpec or None
+        As for :class:`Conv`; ``forward(x, output_size)`` uses
+        ``spec.with_output_size`` (or, for ``"same"``, ``ConvSpec.create``).
     needs_input_grad : bool
 
     Notes
@@ -252,28 +321,43 @@ class ConvTranspose(_ConvLayer):
         ``interpolate(mode="bilinear", align_corners=False)`` away from the border.
         ``trainable=False`` freezes the weight (fixed bilinear upsampling).
         """
-        check_int(factor, "factor")
+        factor, trainable = check_int(factor, "factor"), check_bool(trainable, "trainable")
         k, p = upsampling_geometry(factor)
         layer = cls(channels, channels, k, stride=factor, padding=p, groups=groups,
                     bias=bias, ndim=ndim, init="bilinear", dtype=dtype, method=method)
-        layer.weight.requires_grad = bool(trainable)
+        layer.weight.requires_grad = trainable
         return layer
 
     def forward(self, x, output_size=None):
-        self._x = x
-        b = None if self.bias is None else self.bias.data
-        r = self.output_padding if output_size is None else 0
-        return F.conv_transpose(x, self.weight.data, b, output_padding=r,
-                                output_size=output_size, **self._kwargs())
+        if self.spec is not None and output_size is None:
+            spec = self.spec
+        else:  # "same", or a requested size: ConvSpec resolves it from the sizes
+            size = self._spatial(x)
+            spec = self.spec_for(size, _spatial_request(output_size, len(size)))
+        return self._keep(x, F.conv_transpose(x, self.weight.data, self._bias(), spec=spec,
+                                              method=self.method), spec)
 
-    def weight_grad(self, x, dy, kw):
+    def weight_grad(self, x, dy, spec):
         """``conv_transpose_weight_grad(x, dy)``."""
-        return F.conv_transpose_weight_grad(x, dy, self.kernel_size, **kw)
+        return F.conv_transpose_weight_grad(x, dy, spec=spec, method=self.method)
 
-    def input_grad(self, x, dy, kw):
+    def input_grad(self, x, dy, spec):
         """``conv(dy, w)``, cropped to the size of ``x`` (it is larger when r >= s)."""
-        dx = F.conv(dy, self.weight.data, **kw)
-        return dx[(slice(None), slice(None)) + tuple(slice(0, n) for n in x.shape[2:])]
+        dx = F.conv(dy, self.weight.data, spec=spec, method=self.method)
+        if dx.shape[2:] == x.shape[2:]:
+            return dx
+        return dx[(slice(None), slice(None)) + tuple(slice(0, n) for n in x.shape[2:])].copy()
+
+
+def _spatial_request(output_size, ndim):
+    """A requested output size: spatial, or PyTorch's full ``(N, C, *spatial)``."""
+    if output_size is None or is_int(output_size):
+        return output_size
+    if isinstance(output_size, (str, bytes)) or not hasattr(output_size, "__len__"):
+        raise TypeError(f"output_size must be an int or a sequence of {ndim} ints, "
+                        f"got {describe(output_size)}")
+    output_size = tuple(output_size)
+    return output_size[2:] if len(output_size) == ndim + 2 else output_size
 
 
 Deconvolution = ConvTranspose

@@ -6,6 +6,8 @@ Every layer follows the Caffe / cs231n contract:
 * ``backward(dy)`` returns the gradient with respect to the input (a tuple when
   the layer has several inputs) and *adds* the parameter gradients to
   ``Parameter.grad``; it never modifies ``dy`` in place;
+* both return new arrays: writable, C-contiguous, never views of their inputs
+  (:class:`~deconvkit.nn.Dropout` in evaluation, the identity, returns its argument);
 * ``zero_grad()`` resets the parameter gradients;
 * ``train()`` / ``eval()`` switch the mode of the module and all its children.
 
@@ -16,19 +18,98 @@ instances. Architectures with skips (FCN-8s, U-Net) are a :class:`Module` whose
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
+
+from .._checks import check_int, describe, is_int
 
 __all__ = ["Parameter", "Module", "Sequential"]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+MAX_PARAMETER_ELEMENTS = 2**28
+"""Most elements a layer's parameter may have (1 GiB in float32): a larger request is
+refused at construction instead of failing in the allocator."""
+
 
 def check_dtype(dtype) -> np.dtype:
     """``dtype`` as a NumPy float32 or float64 dtype; ``TypeError`` otherwise."""
-    dt = np.dtype(dtype)
+    try:
+        dt = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None:
+        raise TypeError(f"dtype must be float32 or float64, got {describe(dtype)}")
     if dt not in FLOAT_DTYPES:
         raise TypeError(f"dtype must be float32 or float64, got {dt}")
     return dt
+
+
+def check_bool(value, name: str) -> bool:
+    """``value`` as a bool if it is one (Python or NumPy); ``TypeError`` otherwise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {describe(value)}")
+    return bool(value)
+
+
+def check_real(value, name: str, low=None, high=None, *, high_open=False) -> float:
+    """``value`` as a finite float in ``[low, high]`` (``[low, high)`` with ``high_open``).
+
+    Bools, non-numbers, NaN and infinities raise ``TypeError`` or ``ValueError`` naming
+    ``name``, the expected range and the received value.
+
+    >>> check_real(0.5, "p", 0, 1, high_open=True)
+    0.5
+    >>> check_real(1, "p", 0, 1, high_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: p must be a finite number in [0, 1), got 1
+    """
+    bounds = "" if low is None and high is None else (
+        f" in [{'-inf' if low is None else low}, {'inf' if high is None else high}"
+        f"{')' if high_open or high is None else ']'}")
+    expected = f"{name} must be a finite number{bounds}, got {describe(value)}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(expected)
+    v = float(value)
+    if (not math.isfinite(v) or (low is not None and v < low)
+            or (high is not None and (v >= high if high_open else v > high))):
+        raise ValueError(expected)
+    return v
+
+
+def as_rng(rng, name: str = "rng") -> np.random.Generator:
+    """A NumPy ``Generator`` from ``None``, an int seed >= 0, a ``Generator`` (returned
+    unchanged), a ``BitGenerator`` or a ``SeedSequence``."""
+    if isinstance(rng, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)):
+        return np.random.default_rng(rng)
+    if rng is not None:
+        if not is_int(rng):
+            raise TypeError(f"{name} must be None, an int seed >= 0 or a numpy Generator, "
+                            f"got {describe(rng)}")
+        rng = check_int(rng, name, minimum=0, maximum=2**128 - 1)
+    return np.random.default_rng(rng)
+
+
+def check_parameter_size(shape, name: str) -> tuple:
+    """``shape`` if a parameter of that shape has at most :data:`MAX_PARAMETER_ELEMENTS`."""
+    count = math.prod(shape)
+    if count > MAX_PARAMETER_ELEMENTS:
+        raise ValueError(f"{name} of shape {tuple(shape)} would have {count} elements, more "
+                         f"than the {MAX_PARAMETER_ELEMENTS} a layer parameter may have")
+    return tuple(shape)
+
+
+def fresh(y, *inputs) -> np.ndarray:
+    """``y`` as an array the caller owns: writable, C-contiguous and sharing no memory
+    with ``inputs`` (copied only when it is not already)."""
+    if (y.flags.c_contiguous and y.flags.writeable
+            and not any(isinstance(a, np.ndarray) and np.may_share_memory(y, a)
+                        for a in inputs)):
+        return y
+    return np.array(y, order="C", copy=True)
 
 
 class Parameter:
@@ -276,11 +357,15 @@ class Sequential(Module):
         return iter(self._layers)
 
     def forward(self, x):
+        if not self._layers:
+            return np.array(x, order="C", copy=True)
         for layer in self._layers:
             x = layer.forward(x)
         return x
 
     def backward(self, dy):
+        if not self._layers:
+            return np.array(dy, order="C", copy=True)
         for layer in reversed(self._layers):
             dy = layer.backward(dy)
         return dy

@@ -12,9 +12,10 @@ import math
 
 import numpy as np
 
+from .._checks import per_axis
 from ..geometry import ConvSpec
-from .conv import _kernel_size
-from .module import FLOAT_DTYPES, Module
+from .conv import _kernel_size, _spatial_request
+from .module import FLOAT_DTYPES, Module, check_bool
 
 __all__ = ["MaxPool", "MaxUnpool"]
 
@@ -112,7 +113,7 @@ class MaxPool(Module):
                 raise ValueError(f"padding must be at most half the dilated kernel size, got "
                                  f"padding {self.spec.padding} for kernel extent "
                                  f"{self.spec.kernel_extent}")
-        self.ceil_mode = bool(ceil_mode)
+        self.ceil_mode = check_bool(ceil_mode, "ceil_mode")
         self._arg = self._indices = self._geometry = self._x_shape = None
 
     def output_geometry(self, size):
@@ -260,8 +261,11 @@ class MaxUnpool(Module):
         if pool is None and kernel_size is None:
             raise ValueError("give the MaxPool layer whose switches to use, or kernel_size")
         self._pool = pool
-        self.spec = pool.spec if pool is not None else ConvSpec(
-            _kernel_size(kernel_size, ndim), stride or _kernel_size(kernel_size, ndim), padding)
+        if pool is not None:
+            self.spec = pool.spec
+        else:
+            ks = _kernel_size(kernel_size, ndim)
+            self.spec = ConvSpec(ks, ks if stride is None else stride, padding)
         self._indices = self._x_shape = None
 
     def forward(self, x, indices=None, output_size=None):
@@ -275,7 +279,9 @@ class MaxUnpool(Module):
             raise ValueError(f"indices must have the shape of x {x.shape}, got {indices.shape}")
         if output_size is None:
             output_size = self.spec.transpose_output_size(x.shape[2:])
-        shape = x.shape[:2] + tuple(output_size)[-self.spec.ndim:]
+        else:  # spatial, or PyTorch's full (N, C, *spatial)
+            output_size = _spatial_request(output_size, self.spec.ndim)
+        shape = x.shape[:2] + per_axis(output_size, self.spec.ndim, "output_size", 1)
         size = math.prod(shape[2:])
         if indices.size and (indices.min() < 0 or indices.max() >= size):
             raise ValueError(f"indices must lie in [0, {size}) for output size {shape[2:]}, "
