@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import Module
+from .module import Module, check_real
 
 __all__ = ["ReLU", "LeakyReLU", "Identity"]
 
@@ -35,15 +35,15 @@ class ReLU(_Pointwise):
 
     def forward(self, x):
         zero = np.zeros((), x.dtype)
-        self._slope = x > zero
-        return np.maximum(x, zero)
+        self._slope = np.greater(x, zero, order="C")
+        return np.maximum(x, zero, order="C")
 
     def backward(self, dy):
         mask = self._saved()
         if dy.shape != mask.shape:
             raise ValueError(f"dy must have the output shape {mask.shape}, got {dy.shape}")
         # a product with the 0/1 bytes of the mask: several times faster than np.where
-        return dy * mask.view(np.uint8)
+        return np.multiply(dy, mask.view(np.uint8), order="C")
 
 
 class LeakyReLU(_Pointwise):
@@ -63,24 +63,24 @@ class LeakyReLU(_Pointwise):
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = check_real(negative_slope, "negative_slope")
 
     def forward(self, x):
-        self._slope = np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)
-        return x * self._slope
+        self._slope = np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype, order="C")
+        return np.multiply(x, self._slope, order="C")
 
     def backward(self, dy):
-        return dy * self._saved()
+        return np.multiply(dy, self._saved(), order="C")
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
 
 
 class Identity(Module):
-    """``y = x``; useful as a placeholder branch."""
+    """``y = x`` (a copy); useful as a placeholder branch."""
 
     def forward(self, x):
-        return x
+        return np.array(x, order="C", copy=True)
 
     def backward(self, dy):
-        return dy
+        return np.array(dy, order="C", copy=True)

@@ -19,7 +19,8 @@ import math
 
 import numpy as np
 
-from .module import check_dtype
+from .._checks import check_int, describe, is_int, per_axis
+from .module import as_rng, check_dtype
 
 __all__ = ["he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "zeros",
            "bilinear_kernel", "bilinear", "icnr", "initialize"]
@@ -40,14 +41,14 @@ def he_normal(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float32):
     0.08
     """
     fan_in = fan_in or _fan_in(shape)
-    w = np.random.default_rng(rng).standard_normal(shape) * math.sqrt(2.0 / fan_in)
+    w = as_rng(rng).standard_normal(shape) * math.sqrt(2.0 / fan_in)
     return w.astype(check_dtype(dtype))
 
 
 def he_uniform(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float32):
     """Uniform on ``[-b, b]``, ``b = sqrt(6 / fan_in)``: the variance of :func:`he_normal`."""
     bound = math.sqrt(6.0 / (fan_in or _fan_in(shape)))
-    return np.random.default_rng(rng).uniform(-bound, bound, shape).astype(check_dtype(dtype))
+    return as_rng(rng).uniform(-bound, bound, shape).astype(check_dtype(dtype))
 
 
 def glorot_normal(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float32):
@@ -57,7 +58,7 @@ def glorot_normal(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float3
     """
     fan_in = fan_in or _fan_in(shape)
     fan_out = fan_out or int(shape[0] * math.prod(shape[2:]))
-    w = np.random.default_rng(rng).standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))
+    w = as_rng(rng).standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))
     return w.astype(check_dtype(dtype))
 
 
@@ -66,12 +67,16 @@ def glorot_uniform(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float
     fan_in = fan_in or _fan_in(shape)
     fan_out = fan_out or int(shape[0] * math.prod(shape[2:]))
     bound = math.sqrt(6.0 / (fan_in + fan_out))
-    return np.random.default_rng(rng).uniform(-bound, bound, shape).astype(check_dtype(dtype))
+    return as_rng(rng).uniform(-bound, bound, shape).astype(check_dtype(dtype))
 
 
 def zeros(shape, fan_in=None, fan_out=None, *, rng=None, dtype=np.float32):
     """All zeros."""
     return np.zeros(shape, dtype=check_dtype(dtype))
+
+
+def _sequence(value) -> bool:
+    return not isinstance(value, (str, bytes)) and hasattr(value, "__len__")
 
 
 def bilinear_kernel(kernel_size, factor=None, *, dtype=np.float64):
@@ -105,13 +110,17 @@ def bilinear_kernel(kernel_size, factor=None, *, dtype=np.float64):
            [0.1875, 0.5625, 0.5625, 0.1875],
            [0.0625, 0.1875, 0.1875, 0.0625]])
     """
-    k = (kernel_size,) * 2 if isinstance(kernel_size, (int, np.integer)) else tuple(kernel_size)
-    if not k or any(int(v) < 1 for v in k):
-        raise ValueError(f"kernel_size must be positive ints, got {kernel_size!r}")
-    f = tuple((v + 1) // 2 for v in k) if factor is None else (
-        (factor,) * len(k) if isinstance(factor, (int, np.integer)) else tuple(factor))
-    if len(f) != len(k) or any(v < 1 for v in f):
-        raise ValueError(f"factor must be one positive int per axis of kernel {k}, got {factor!r}")
+    if is_int(kernel_size):
+        kernel_size = (kernel_size,) * 2
+    if not _sequence(kernel_size) or not len(kernel_size):
+        raise ValueError(f"kernel_size must be positive ints, got {describe(kernel_size)}")
+    k = per_axis(kernel_size, len(kernel_size), "kernel_size", 1)
+    if factor is not None and not is_int(factor) and (
+            not _sequence(factor) or len(factor) != len(k)):
+        raise ValueError(f"factor must be one positive int per axis of kernel {k}, "
+                         f"got {describe(factor)}")
+    f = tuple((v + 1) // 2 for v in k) if factor is None else per_axis(factor, len(k),
+                                                                       "factor", 1)
     filt = np.ones((), dtype=np.float64)
     for size, fa in zip(k, f):
         axis = np.maximum(0.0, 1.0 - np.abs(np.arange(size) - (size - 1) / 2.0) / fa)
@@ -173,7 +182,7 @@ def icnr(shape, fan_in=None, fan_out=None, *, scale=2, init=he_normal, rng=None,
     nearest-neighbour upsampling: no checkerboard (Aitken et al. 2017).
     """
     shape = tuple(shape)
-    phases = int(scale) ** (len(shape) - 2)
+    phases = check_int(scale, "scale") ** (len(shape) - 2)
     if shape[0] % phases:
         raise ValueError(f"icnr: output channels {shape[0]} must be a multiple of "
                          f"scale**ndim = {phases}")
@@ -199,7 +208,7 @@ def initialize(init, shape, *, fan_in, fan_out, groups=1, rng=None, dtype=np.flo
         return w.astype(check_dtype(dtype), copy=False)
     if init == "bilinear":
         return bilinear(shape, groups=groups, dtype=dtype)
-    if init not in _NAMED:
+    if not isinstance(init, str) or init not in _NAMED:
         raise ValueError(f"init must be a callable or one of {sorted(_NAMED) + ['bilinear']}, "
-                         f"got {init!r}")
+                         f"got {describe(init)}")
     return _NAMED[init](tuple(shape), fan_in, fan_out, rng=rng, dtype=dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_int, describe
 from .module import Module
 
 __all__ = ["SoftmaxCrossEntropy", "log_softmax"]
@@ -17,6 +18,19 @@ def log_softmax(logits, axis=1):
     """
     z = logits - logits.max(axis=axis, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
+def _class_weights(weight):
+    """``weight`` as a ``(C,)`` float64 array of finite values >= 0."""
+    try:
+        w = np.array(weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"weight must be None or (C,) numbers, got {describe(weight)}") from None
+    if w.ndim != 1:
+        raise ValueError(f"weight must be (C,), got shape {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(f"weight must hold finite values >= 0, got {describe(weight)}")
+    return w
 
 
 class SoftmaxCrossEntropy(Module):
@@ -55,12 +69,11 @@ class SoftmaxCrossEntropy(Module):
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__()
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-        self.weight = None if weight is None else np.asarray(weight, dtype=np.float64)
-        if self.weight is not None and self.weight.ndim != 1:
-            raise ValueError(f"weight must be (C,), got shape {self.weight.shape}")
-        self.ignore_index, self.reduction = int(ignore_index), reduction
+        if not isinstance(reduction, str) or reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum', got {describe(reduction)}")
+        self.weight = None if weight is None else _class_weights(weight)
+        self.ignore_index = check_int(ignore_index, "ignore_index", -2**63, 2**63 - 1)
+        self.reduction = reduction
         self._cache = None
 
     def _check(self, logits, labels):
@@ -84,7 +97,7 @@ class SoftmaxCrossEntropy(Module):
 
     def forward(self, logits, labels):
         labels, valid = self._check(logits, labels)
-        z = logits - logits.max(axis=1, keepdims=True)
+        z = np.subtract(logits, logits.max(axis=1, keepdims=True), order="C")
         target = np.where(valid, labels, 0)[:, None]
         z_target = np.take_along_axis(z, target, axis=1)[:, 0]
         p = np.exp(z, out=z)                        # z is ours: softmax in place

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import Module
+from .._checks import describe, is_int
+from .module import Module, fresh
 
 __all__ = ["Add", "Concat"]
 
@@ -38,7 +39,7 @@ class Add(Module):
             raise ValueError(f"Add needs inputs of one shape, got {[x.shape for x in xs]}; "
                              f"align branches with Crop first")
         self._count = len(xs)
-        y = xs[0] + xs[1]
+        y = np.add(xs[0], xs[1], order="C")
         for x in xs[2:]:
             y += x
         return y
@@ -46,7 +47,7 @@ class Add(Module):
     def backward(self, dy):
         if self._count is None:
             raise RuntimeError("Add.backward called before forward")
-        return (dy,) * self._count
+        return tuple(np.array(dy, order="C", copy=True) for _ in range(self._count))
 
 
 class Concat(Module):
@@ -64,19 +65,21 @@ class Concat(Module):
 
     def __init__(self, axis: int = 1):
         super().__init__()
-        self.axis = axis
+        if not is_int(axis):
+            raise TypeError(f"axis must be an int, got {describe(axis)}")
+        self.axis = int(axis)
         self._splits = None
 
     def forward(self, *xs):
         if len(xs) < 1:
             raise ValueError("Concat needs at least one input")
         self._splits = np.cumsum([x.shape[self.axis] for x in xs])[:-1]
-        return np.concatenate(xs, axis=self.axis)
+        return fresh(np.concatenate(xs, axis=self.axis))  # C order for inputs of any layout
 
     def backward(self, dy):
         if self._splits is None:
             raise RuntimeError("Concat.backward called before forward")
-        return tuple(np.split(dy, self._splits, axis=self.axis))
+        return tuple(part.copy() for part in np.split(dy, self._splits, axis=self.axis))
 
     def extra_repr(self):
         return f"axis={self.axis}"

@@ -28,7 +28,7 @@ from . import init as initializers
 from .activation import ReLU
 from .conv import Conv, ConvTranspose, upsampling_geometry
 from .merge import Add
-from .module import Module, Sequential, check_dtype
+from .module import Module, Sequential, as_rng, check_bool, check_dtype
 from .norm import BatchNorm
 from .pooling import MaxPool
 from .resample import Crop, PixelShuffle, ResizeConv
@@ -47,7 +47,7 @@ _SKIP_STRIDES = (4, 2)
 
 
 def _check_name(name, allowed, what):
-    if name not in allowed:
+    if not isinstance(name, str) or name not in allowed:
         raise ValueError(f"unknown {what} {name!r}; choose one of {allowed}")
     return name
 
@@ -109,9 +109,8 @@ def upsampler(kind, channels, factor, *, rng=None, dtype=np.float32) -> Module:
     (1, 2, 12, 12)
     """
     _check_name(kind, UPSAMPLINGS, "upsampling")
-    factor, channels = check_int(factor, "factor"), check_int(channels,
-                                                                                    "channels")
-    rng = np.random.default_rng(rng)
+    factor, channels = check_int(factor, "factor"), check_int(channels, "channels")
+    rng = as_rng(rng)
     dtype = check_dtype(dtype)
     if kind in ("bilinear", "learned_bilinear"):
         return ConvTranspose.bilinear(channels, factor, trainable=kind == "learned_bilinear",
@@ -156,7 +155,8 @@ class Encoder(Module):
 
     def __init__(self, in_channels=3, width=16, *, rng=None, dtype=np.float32):
         super().__init__()
-        rng = np.random.default_rng(rng)
+        rng = as_rng(rng)
+        width = check_int(width, "width")
         w = (width, 2 * width, 4 * width)
         self.stage1 = Sequential(_block(in_channels, w[0], rng, dtype), MaxPool(2))
         self.stage2 = Sequential(_block(w[0], w[1], rng, dtype), MaxPool(2))
@@ -198,9 +198,11 @@ class FCN(Module):
         super().__init__()
         self.head = _check_name(head, HEADS, "head")
         self.upsampling = _check_name(upsampling, UPSAMPLINGS, "upsampling")
-        self.in_channels, self.num_classes = in_channels, num_classes
+        self.in_channels = check_int(in_channels, "in_channels")
+        self.num_classes = check_int(num_classes, "num_classes")
+        rng = as_rng(rng)
         self.encoder = Encoder(in_channels, width, rng=rng, dtype=dtype)
-        self.encoder.stage1[0][0].needs_input_grad = bool(input_grad)
+        self.encoder.stage1[0][0].needs_input_grad = check_bool(input_grad, "input_grad")
         channels = dict(zip((2, 4, 8), self.encoder.channels))
         self.score8 = Conv(channels[8], num_classes, 1, rng=rng, dtype=dtype)
         self._ups, self._skips = [], []
@@ -290,5 +292,5 @@ def fcn(head="fcn8s", upsampling="learned_bilinear", num_classes=6, width=16, se
     _check_name(upsampling, UPSAMPLINGS, "upsampling")
     num_classes = check_int(num_classes, "num_classes")
     width = check_int(width, "width")
-    return FCN(head, upsampling, num_classes, width, rng=np.random.default_rng(seed),
+    return FCN(head, upsampling, num_classes, width, rng=as_rng(seed, "seed"),
                dtype=check_dtype(dtype), input_grad=input_grad)

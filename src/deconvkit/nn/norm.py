@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_int
-from .module import Module, Parameter, check_dtype
+from .module import (Module, Parameter, as_rng, check_bool, check_dtype, check_parameter_size,
+                     check_real)
 
 __all__ = ["BatchNorm", "Dropout"]
 
@@ -51,7 +52,10 @@ class BatchNorm(Module):
         super().__init__()
         dtype = check_dtype(dtype)
         num_features = check_int(num_features, "num_features")
-        self.num_features, self.eps, self.momentum = num_features, float(eps), momentum
+        check_parameter_size((num_features,), "weight")
+        self.num_features, self.eps = num_features, check_real(eps, "eps", 0)
+        self.momentum = check_real(momentum, "momentum", 0, 1)
+        affine = check_bool(affine, "affine")
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
         self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
         self.running_mean = np.zeros(num_features, dtype)
@@ -66,7 +70,7 @@ class BatchNorm(Module):
 
     def _centre(self, x3, mean, squares=True):
         """``x3 - mean`` and (when ``squares``) its per-channel sum of squares."""
-        xc = x3 - mean[:, None]
+        xc = np.subtract(x3, mean[:, None], order="C")
         return xc, (np.einsum("ncl,ncl->c", xc, xc) if squares else 0)
 
     def _update_running(self, mean, var, count, dtype):
@@ -92,8 +96,8 @@ class BatchNorm(Module):
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
         self._cache = (xhat, inv_std, self.training)
         xhat *= inv_std[:, None]
-        if self.weight is None:
-            return xhat.reshape(x.shape)
+        if self.weight is None:  # xhat is kept for backward: the output is a copy
+            return xhat.reshape(x.shape).copy()
         y = xhat * self.weight.data[:, None]
         y += self.bias.data[:, None]
         return y.reshape(x.shape)
@@ -117,7 +121,7 @@ class BatchNorm(Module):
             scale = scale * self.weight.data
         count = dy.dtype.type(xhat.shape[0] * xhat.shape[2])
         c1, c0 = scale * sum_dy_xhat / count, scale * sum_dy / count
-        dx = dy3 * scale[:, None]
+        dx = np.multiply(dy3, scale[:, None], order="C")
         if training:
             dx -= xhat * c1[:, None]
             dx -= c0[:, None]
@@ -130,6 +134,10 @@ class BatchNorm(Module):
 class Dropout(Module):
     """Inverted dropout: in training, zero each value with probability ``p`` and scale
     the rest by ``1 / (1 - p)``; the identity in evaluation.
+
+    In evaluation (and with ``p = 0``) ``forward`` and ``backward`` return their argument
+    itself, not a copy: the one exception to the layers' new-array rule, so that a
+    network in evaluation pays nothing for its dropout layers.
 
     Parameters
     ----------
@@ -150,10 +158,11 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, rng=None):
         super().__init__()
+        p = check_real(p, "p")
         if not 0 <= p < 1:
             raise ValueError(f"dropout probability p must satisfy 0 <= p < 1, got {p!r}")
-        self.p = float(p)
-        self.rng = np.random.default_rng(rng)
+        self.p = p
+        self.rng = as_rng(rng)
         self._scale = None
 
     def forward(self, x):
@@ -162,10 +171,10 @@ class Dropout(Module):
             return x
         keep = self.rng.random(x.shape) >= self.p
         self._scale = keep.astype(x.dtype) / np.asarray(1 - self.p, x.dtype)
-        return x * self._scale
+        return np.multiply(x, self._scale, order="C")
 
     def backward(self, dy):
-        return dy if self._scale is None else dy * self._scale
+        return dy if self._scale is None else np.multiply(dy, self._scale, order="C")
 
     def extra_repr(self):
         return f"p={self.p}"

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from .module import Module, Parameter
+from .._checks import check_int, describe, is_int
+from .module import Module, Parameter, check_bool, check_real
 
 __all__ = ["Optimizer", "SGD", "Adam", "LRSchedule", "StepLR", "PolyLR", "CosineLR"]
 
@@ -30,9 +31,10 @@ class Optimizer:
         params = params.parameters() if isinstance(params, Module) else list(params)
         if not params or not all(isinstance(p, Parameter) for p in params):
             raise TypeError("params must be a Module or a non-empty iterable of Parameter")
+        lr, weight_decay = check_real(lr, "lr"), check_real(weight_decay, "weight_decay")
         if lr < 0 or weight_decay < 0:
             raise ValueError(f"lr and weight_decay must be >= 0, got {lr} and {weight_decay}")
-        self.params, self.lr, self.weight_decay = params, float(lr), float(weight_decay)
+        self.params, self.lr, self.weight_decay = params, lr, weight_decay
         self.state = [{} for _ in params]
         self.steps = 0
 
@@ -73,6 +75,9 @@ class SGD(Optimizer):
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
+        momentum = check_real(momentum, "momentum", 0)
+        dampening = check_real(dampening, "dampening", 0, 1)
+        nesterov = check_bool(nesterov, "nesterov")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
         self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
@@ -101,7 +106,10 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  decoupled=False):
         super().__init__(params, lr, weight_decay)
-        self.betas, self.eps, self.decoupled = tuple(betas), float(eps), bool(decoupled)
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise TypeError(f"betas must be a pair of numbers in [0, 1), got {describe(betas)}")
+        self.betas = tuple(check_real(b, "betas", 0, 1, high_open=True) for b in betas)
+        self.eps, self.decoupled = check_real(eps, "eps", 0), check_bool(decoupled, "decoupled")
 
     def step(self) -> None:
         if not self.decoupled:
@@ -129,6 +137,13 @@ class Adam(Optimizer):
         p.data -= np.asarray(step_size, p.dtype) * (m / denom)
 
 
+def _steps(value, name):
+    """A count of steps: an int >= 1."""
+    if is_int(value) and value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return check_int(value, name)
+
+
 class LRSchedule:
     """Sets ``optimizer.lr = base_lr * factor(step)``; call :meth:`step` once per step.
 
@@ -136,6 +151,8 @@ class LRSchedule:
     """
 
     def __init__(self, optimizer: Optimizer):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be an Optimizer, got {describe(optimizer)}")
         self.optimizer, self.base_lr, self.last_step = optimizer, optimizer.lr, 0
 
     def factor(self, step: int) -> float:
@@ -157,9 +174,8 @@ class StepLR(LRSchedule):
 
     def __init__(self, optimizer, step_size, gamma=0.1):
         super().__init__(optimizer)
-        if step_size < 1:
-            raise ValueError(f"step_size must be >= 1, got {step_size}")
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.step_size = _steps(step_size, "step_size")
+        self.gamma = check_real(gamma, "gamma")
 
     def factor(self, step):
         return self.gamma ** (step // self.step_size)
@@ -171,9 +187,8 @@ class PolyLR(LRSchedule):
 
     def __init__(self, optimizer, total_steps, power=0.9):
         super().__init__(optimizer)
-        if total_steps < 1:
-            raise ValueError(f"total_steps must be >= 1, got {total_steps}")
-        self.total_steps, self.power = int(total_steps), float(power)
+        self.total_steps = _steps(total_steps, "total_steps")
+        self.power = check_real(power, "power")
 
     def factor(self, step):
         return (1 - min(step, self.total_steps) / self.total_steps) ** self.power
@@ -185,9 +200,8 @@ class CosineLR(LRSchedule):
 
     def __init__(self, optimizer, total_steps, min_lr=0.0):
         super().__init__(optimizer)
-        if total_steps < 1:
-            raise ValueError(f"total_steps must be >= 1, got {total_steps}")
-        self.total_steps, self.min_lr = int(total_steps), float(min_lr)
+        self.total_steps = _steps(total_steps, "total_steps")
+        self.min_lr = check_real(min_lr, "min_lr")
 
     def lr_at(self, step):
         t = min(step, self.total_steps) / self.total_steps

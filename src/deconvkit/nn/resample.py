@@ -16,9 +16,9 @@ import numbers
 import numpy as np
 import scipy.sparse
 
-from .._checks import check_int
+from .._checks import MAX_INT, check_int, describe, is_int, per_axis
 from .conv import Conv
-from .module import Module
+from .module import Module, check_bool, check_real, fresh
 
 __all__ = ["Upsample", "PixelShuffle", "ResizeConv", "Crop", "interpolation_matrix"]
 
@@ -77,6 +77,36 @@ def _matrix_pair(n_in, n_out, mode, align_corners, scale, dtype):
     once per geometry (the layers only multiply by them, never modify them)."""
     a = interpolation_matrix(n_in, n_out, mode, align_corners, scale).astype(dtype)
     return a, a.T.tocsr()
+
+
+def _axes(value, name):
+    """How many spatial axes a per-axis argument gives: 1 for a number, else its length."""
+    if isinstance(value, numbers.Number) or isinstance(value, np.generic):
+        return 1
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise TypeError(f"{name} must be a number or a sequence of numbers, got "
+                        f"{describe(value)}")
+    if len(value) == 0:
+        raise ValueError(f"{name} must have at least one entry, got {describe(value)}")
+    return len(value)
+
+
+def _scales(value, ndim):
+    """``scale_factor`` as ``ndim`` positive finite floats (a number is broadcast)."""
+    if isinstance(value, numbers.Real):
+        values = (value,) * ndim
+    elif isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise TypeError(f"scale_factor must be a number or a sequence of numbers, got "
+                        f"{describe(value)}")
+    else:
+        values = tuple(value)
+    if len(values) != ndim:
+        raise ValueError(f"scale_factor needs {ndim} entries for {ndim} spatial axes, "
+                         f"got {values}")
+    scales = tuple(check_real(v, "scale_factor", 0, MAX_INT) for v in values)
+    if any(v == 0 for v in scales):
+        raise ValueError(f"scale_factor must be > 0, got {describe(value)}")
+    return scales
 
 
 def _along(x, axis, fn):
@@ -140,31 +170,32 @@ class Upsample(Module):
         super().__init__()
         if (scale_factor is None) == (size is None):
             raise ValueError("give exactly one of scale_factor and size")
-        if mode != "nearest" and mode not in _LINEAR:
-            raise ValueError(f"mode must be 'nearest' or one of {_LINEAR}, got {mode!r}")
+        if not isinstance(mode, str) or (mode != "nearest" and mode not in _LINEAR):
+            raise ValueError(f"mode must be 'nearest' or one of {_LINEAR}, got {describe(mode)}")
+        align_corners = check_bool(align_corners, "align_corners")
         if align_corners and mode == "nearest":
             raise ValueError("align_corners applies to the linear modes only")
+        if isinstance(size, (numbers.Number, np.generic)):
+            check_int(size, "size")
+        elif size is not None:
+            per_axis(size, _axes(size, "size"), "size", 1)
+        else:
+            _scales(scale_factor, _axes(scale_factor, "scale_factor"))
         self.scale_factor, self.size = scale_factor, size
-        self.mode, self.align_corners = mode, bool(align_corners)
+        self.mode, self.align_corners = mode, align_corners
         self._ops = None
-
-    def _per_axis(self, value, ndim, name):
-        if isinstance(value, numbers.Real):
-            return (value,) * ndim
-        value = tuple(value)
-        if len(value) != ndim:
-            raise ValueError(f"{name} needs {ndim} entries for {ndim} spatial axes, got {value}")
-        return value
 
     def _axis_ops(self, size):
         ndim = len(size)
         if self.size is not None:
-            scales, out = (None,) * ndim, self._per_axis(self.size, ndim, "size")
+            scales = (None,) * ndim
+            out = per_axis(self.size, ndim, "size", 1)
         else:
-            scales = self._per_axis(self.scale_factor, ndim, "scale_factor")
+            scales = _scales(self.scale_factor, ndim)
             out = tuple(int(math.floor(n * s)) for n, s in zip(size, scales))
         if any(m < 1 for m in out):
             raise ValueError(f"output size {out} for input size {size} must be >= 1")
+        per_axis(out, ndim, "output size", 1)
         ops = []
         for n, m, s in zip(size, out, scales):
             if self.mode == "nearest" and m % n == 0 and (s is None or s == m // n):
@@ -178,21 +209,22 @@ class Upsample(Module):
         if x.ndim < 3:
             raise ValueError(f"x must be (N, C, *spatial), got shape {x.shape}")
         self._ops = self._axis_ops(x.shape[2:])
-        x = _repeat(x, [op if isinstance(op, int) else 1 for op in self._ops])
+        y = _repeat(x, [op if isinstance(op, int) else 1 for op in self._ops])
         for axis, op in enumerate(self._ops, start=2):
             if not isinstance(op, int):
-                mat, _ = _matrix_pair(*op, x.dtype)
-                x = _along(x, axis, lambda v: mat @ v)
-        return x
+                mat, _ = _matrix_pair(*op, y.dtype)
+                y = _along(y, axis, lambda v: mat @ v)
+        return fresh(y, x)
 
     def backward(self, dy):
         if self._ops is None:
             raise RuntimeError("Upsample.backward called before forward")
+        dx = dy
         for axis, op in enumerate(self._ops, start=2):
             if not isinstance(op, int):
-                _, mat_t = _matrix_pair(*op, dy.dtype)
-                dy = _along(dy, axis, lambda v: mat_t @ v)
-        return _fold(dy, [op if isinstance(op, int) else 1 for op in self._ops])
+                _, mat_t = _matrix_pair(*op, dx.dtype)
+                dx = _along(dx, axis, lambda v: mat_t @ v)
+        return fresh(_fold(dx, [op if isinstance(op, int) else 1 for op in self._ops]), dy)
 
     def extra_repr(self):
         what = (f"size={self.size}" if self.size is not None
@@ -231,7 +263,8 @@ class PixelShuffle(Module):
         self._x_shape = x.shape
         y = x.reshape((n, c // r ** d) + (r,) * d + tuple(size))
         order = [0, 1] + [i for a in range(d) for i in (2 + d + a, 2 + a)]
-        return y.transpose(order).reshape((n, c // r ** d) + tuple(m * r for m in size))
+        return fresh(y.transpose(order).reshape((n, c // r ** d) + tuple(m * r for m in size)),
+                     x)
 
     def backward(self, dy):
         if self._x_shape is None:
@@ -240,7 +273,7 @@ class PixelShuffle(Module):
         n, c, *size = self._x_shape
         split = (n, dy.shape[1]) + tuple(v for m in size for v in (m, r))
         order = [0, 1] + [3 + 2 * a for a in range(d)] + [2 + 2 * a for a in range(d)]
-        return dy.reshape(split).transpose(order).reshape(self._x_shape)
+        return fresh(dy.reshape(split).transpose(order).reshape(self._x_shape), dy)
 
     def extra_repr(self):
         return f"upscale_factor={self.upscale_factor}"
@@ -305,25 +338,30 @@ class Crop(Module):
 
     def __init__(self, offset=0):
         super().__init__()
+        if isinstance(offset, str):
+            if offset != "center":
+                raise ValueError(f"offset must be an int, ints or 'center', got {offset!r}")
+        elif isinstance(offset, (numbers.Number, np.generic)):
+            offset = check_int(offset, "offset", minimum=0)
+        else:
+            per_axis(offset, _axes(offset, "offset"), "offset")
         self.offset = offset
         self._x_shape = self._window = None
 
     def _starts(self, size, want):
         if isinstance(self.offset, str):
-            if self.offset != "center":
-                raise ValueError(f"offset must be an int, ints or 'center', got {self.offset!r}")
             return tuple((n - m) // 2 for n, m in zip(size, want))
-        if isinstance(self.offset, numbers.Integral):
-            return (int(self.offset),) * len(size)
-        starts = tuple(self.offset)
-        if len(starts) != len(size):
+        if not is_int(self.offset) and len(self.offset) != len(size):
             raise ValueError(f"offset needs {len(size)} entries, got {self.offset!r}")
-        return starts
+        return per_axis(self.offset, len(size), "offset")
 
     def forward(self, x, reference):
         size = x.shape[2:]
-        want = tuple(reference.shape[2:]) if isinstance(reference, np.ndarray) else tuple(
-            (reference,) * len(size) if isinstance(reference, numbers.Integral) else reference)
+        if isinstance(reference, np.ndarray):
+            want = tuple(reference.shape[2:])
+        else:
+            axes = len(size) if is_int(reference) else _axes(reference, "reference")
+            want = per_axis(reference, axes, "reference")
         if len(want) != len(size):
             raise ValueError(f"reference size {want} and x {x.shape} differ in spatial axes")
         starts = self._starts(size, want)
@@ -332,7 +370,7 @@ class Crop(Module):
                              f"size {size}")
         self._x_shape = x.shape
         self._window = (slice(None),) * 2 + tuple(slice(o, o + m) for o, m in zip(starts, want))
-        return x[self._window]
+        return x[self._window].copy()
 
     def backward(self, dy):
         if self._x_shape is None:
