@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry import ConvSpec
+
 
 @dataclass(frozen=True)
 class Case:
@@ -28,16 +30,24 @@ class Case:
     def ndim(self):
         return len(self.size)
 
+    @property
+    def spec(self) -> ConvSpec:
+        """The geometry (of the forward convolution this case is the transpose of)."""
+        return ConvSpec((self.kernel,) * self.ndim, self.stride, self.padding,
+                        groups=self.groups)
+
     def kwargs(self):
+        """The geometry as PyTorch's ``conv_transposeNd`` keywords."""
         return dict(stride=self.stride, padding=self.padding, groups=self.groups)
 
     def arrays(self, seed=0):
         """Input ``x``, weights ``w (c_in, c_out/g, *k)`` and an upstream gradient ``dy``."""
         rng = np.random.default_rng(seed)
         x = rng.standard_normal((self.batch, self.c_in) + self.size, dtype=np.float32)
-        w = rng.standard_normal((self.c_in, self.c_out // self.groups) + (self.kernel,) * self.ndim,
+        spec = self.spec
+        w = rng.standard_normal((self.c_in, self.c_out // self.groups) + spec.kernel_size,
                                 dtype=np.float32)
-        out = tuple((n - 1) * self.stride + self.kernel - 2 * self.padding for n in self.size)
+        out = spec.transpose_output_size(self.size)
         dy = rng.standard_normal((self.batch, self.c_out) + out, dtype=np.float32)
         return x, w, dy
 
@@ -45,7 +55,7 @@ class Case:
         """Multiply-adds x 2 of the forward pass (every input sample times every tap);
         the backward pass (input and weight gradients) is twice that."""
         fwd = 2 * self.batch * self.c_in * (self.c_out // self.groups) \
-            * self.kernel ** self.ndim * math.prod(self.size)
+            * math.prod(self.spec.kernel_size) * math.prod(self.size)
         return 2 * fwd if self.backward else fwd
 
     def nbytes(self):

@@ -9,14 +9,13 @@ import deconvkit as dk
 
 def deconvkit_runner(case, x, w, dy, method="auto"):
     """Forward: conv_transpose. Backward: input gradient (conv) + weight gradient."""
-    kw = case.kwargs()
+    spec = case.spec
     if not case.backward:
-        return lambda: dk.conv_transpose(x, w, method=method, **kw)
-    k = w.shape[2:]
+        return lambda: dk.conv_transpose(x, w, method=method, spec=spec)
 
     def backward():
-        return (dk.conv(dy, w, method=method, **kw),
-                dk.conv_transpose_weight_grad(x, dy, k, method=method, **kw))
+        return (dk.conv(dy, w, method=method, spec=spec),
+                dk.conv_transpose_weight_grad(x, dy, method=method, spec=spec))
     return backward
 
 
