@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from hypothesis import find
+from hypothesis import find, given
 
 import deconvkit as dk
-from deconvkit.testing import conv_cases, dottest, numerical_grad, rel_error
+from deconvkit.testing import conv_cases, dottest, numerical_grad, random_arrays, rel_error
 
 
 @pytest.mark.parametrize("name, condition", [
@@ -46,3 +46,25 @@ def test_numerical_grad_and_rel_error():
     assert rel_error([0.0], [0.0]) == 0.0
     with pytest.raises(ValueError):
         rel_error([1.0], [1.0, 2.0])
+
+
+@given(case=conv_cases(max_size=3))
+def test_case_keywords_are_its_spec(case):
+    """conv_kwargs() passes the spec; its keyword spelling gives the same results (the
+    grids that use conv_kwargs() run the spec form, this one runs the keyword form too)."""
+    x, w, y = random_arrays(case)
+    kw, kw_t = case.geometry_keywords(), case.geometry_keywords(transposed=True)
+    assert case.conv_kwargs() == case.transpose_kwargs() == dict(spec=case.spec)
+    assert dk.ConvSpec(case.spec.kernel_size, **kw_t) == case.spec
+    yc = dk.conv(x, w, **case.conv_kwargs())
+    assert np.array_equal(yc, dk.conv(x, w, **kw))
+    xt = dk.conv_transpose(y, w, **case.transpose_kwargs())
+    assert xt.shape == case.x_shape and np.array_equal(xt, dk.conv_transpose(y, w, **kw_t))
+    k = case.spec.kernel_size
+    assert np.array_equal(dk.conv_weight_grad(x, yc, **case.conv_kwargs()),
+                          dk.conv_weight_grad(x, yc, k, **kw))
+    assert np.array_equal(dk.conv_transpose_weight_grad(y, x, **case.transpose_kwargs()),
+                          dk.conv_transpose_weight_grad(y, x, k, **kw))
+    shape = case.x_shape[1:]
+    assert (dk.conv_matrix(w, shape, **case.conv_kwargs())
+            != dk.conv_matrix(w, shape, **kw)).nnz == 0

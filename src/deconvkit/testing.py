@@ -138,13 +138,21 @@ class ConvCase:
         return (self.out_channels, self.in_channels // self.spec.groups) + self.spec.kernel_size
 
     def conv_kwargs(self):
-        """The spec as :func:`deconvkit.conv`'s keywords, for code that tests that form
-        (APIs that take ``spec=`` get ``self.spec`` itself)."""
-        s = self.spec
-        return dict(stride=s.stride, padding=s.padding, dilation=s.dilation, groups=s.groups)
+        """Keywords of the geometry for :func:`deconvkit.conv`, its gradients,
+        :func:`deconvkit.conv_matrix` and :class:`deconvkit.ConvOperator`: the spec itself."""
+        return dict(spec=self.spec)
 
     def transpose_kwargs(self):
-        return dict(self.conv_kwargs(), output_padding=self.spec.output_padding)
+        """Keywords of the geometry for :func:`deconvkit.conv_transpose`: the spec itself
+        (its ``output_padding`` included)."""
+        return dict(spec=self.spec)
+
+    def geometry_keywords(self, transposed=False):
+        """The spec spelt as the geometry keywords (``stride=``, ``padding=``, ...), to test
+        that form against the spec."""
+        s = self.spec
+        kw = dict(stride=s.stride, padding=s.padding, dilation=s.dilation, groups=s.groups)
+        return dict(kw, output_padding=s.output_padding) if transposed else kw
 
     def crop(self, y):
         """Crop a conv output to ``y_shape`` (only matters when ``r >= s``)."""
