@@ -96,7 +96,7 @@ class _ConvLayer(Module):
         bias, dtype, rng = check_bool(bias, "bias"), check_dtype(dtype), as_rng(rng)
         first, second = (in_channels, out_channels) if self.transposed else (out_channels,
                                                                              in_channels)
-        shape = check_parameter_size((first, second // groups) + ks, "weight")
+        shape = check_parameter_size((first, second // groups) + ks, np.float64, "weight")
         self.weight = Parameter(initializers.initialize(
             init, shape, groups=groups, rng=rng, dtype=dtype, **self._fans(shape)))
         self.bias = Parameter(np.zeros(out_channels, dtype)) if bias else None

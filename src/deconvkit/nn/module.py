@@ -23,15 +23,11 @@ import numbers
 
 import numpy as np
 
-from .._checks import check_int, describe, is_int
+from .._checks import check_allocation, check_int, describe, is_int
 
 __all__ = ["Parameter", "Module", "Sequential"]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-MAX_PARAMETER_ELEMENTS = 2**28
-"""Most elements a layer's parameter may have (1 GiB in float32): a larger request is
-refused at construction instead of failing in the allocator."""
 
 
 def check_dtype(dtype) -> np.dtype:
@@ -93,13 +89,14 @@ def as_rng(rng, name: str = "rng") -> np.random.Generator:
     return np.random.default_rng(rng)
 
 
-def check_parameter_size(shape, name: str) -> tuple:
-    """``shape`` if a parameter of that shape has at most :data:`MAX_PARAMETER_ELEMENTS`."""
-    count = math.prod(shape)
-    if count > MAX_PARAMETER_ELEMENTS:
-        raise ValueError(f"{name} of shape {tuple(shape)} would have {count} elements, more "
-                         f"than the {MAX_PARAMETER_ELEMENTS} a layer parameter may have")
-    return tuple(shape)
+def check_parameter_size(shape, dtype, name: str, arrays: int = 3) -> tuple:
+    """``shape`` if ``arrays`` arrays of that shape and ``dtype`` (a parameter, its gradient,
+    and its initializer's float64 draw or buffers) fit in the memory available; a
+    ``ValueError`` stating the size otherwise, before anything is allocated."""
+    shape = tuple(shape)
+    check_allocation(math.prod(shape) * np.dtype(dtype).itemsize * arrays,
+                     f"{name} of shape {shape} ({arrays} arrays of {np.dtype(dtype)})")
+    return shape
 
 
 def fresh(y, *inputs) -> np.ndarray:

@@ -52,7 +52,7 @@ class BatchNorm(Module):
         super().__init__()
         dtype = check_dtype(dtype)
         num_features = check_int(num_features, "num_features")
-        check_parameter_size((num_features,), "weight")
+        check_parameter_size((num_features,), dtype, "BatchNorm parameters", arrays=6)
         self.num_features, self.eps = num_features, check_real(eps, "eps", 0)
         self.momentum = check_real(momentum, "momentum", 0, 1)
         affine = check_bool(affine, "affine")
