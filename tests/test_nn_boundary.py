@@ -84,6 +84,14 @@ def test_bad_geometry_fails_at_construction():
         nn.Conv(2**16, 2**16, 3)
 
 
+def test_outputs_that_cannot_fit_are_refused_up_front():
+    with pytest.raises(ValueError, match="Upsample of .* would take"):
+        nn.Upsample(2**20).forward(np.ones((1, 1, 2, 2)))
+    with pytest.raises(ValueError, match="MaxUnpool output .* would take"):
+        nn.MaxUnpool(kernel_size=2).forward(np.ones((1, 1, 1, 1)), np.zeros((1, 1, 1, 1), int),
+                                            output_size=(2**20, 2**20))
+
+
 def test_backward_checks_dy_shape():
     layer = nn.Conv(1, 2, 3, rng=0)
     layer.forward(np.ones((1, 1, 5, 5), np.float32))

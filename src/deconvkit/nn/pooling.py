@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .._checks import per_axis
+from .._checks import check_allocation, per_axis
 from ..geometry import ConvSpec
 from .conv import _kernel_size, _spatial_request
 from .module import FLOAT_DTYPES, Module, check_bool
@@ -283,6 +283,7 @@ class MaxUnpool(Module):
             output_size = _spatial_request(output_size, self.spec.ndim)
         shape = x.shape[:2] + per_axis(output_size, self.spec.ndim, "output_size", 1)
         size = math.prod(shape[2:])
+        check_allocation(math.prod(shape) * x.dtype.itemsize, f"MaxUnpool output {shape}")
         if indices.size and (indices.min() < 0 or indices.max() >= size):
             raise ValueError(f"indices must lie in [0, {size}) for output size {shape[2:]}, "
                              f"got {indices.min()}..{indices.max()}")

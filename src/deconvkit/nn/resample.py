@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 import scipy.sparse
 
-from .._checks import MAX_INT, check_int, describe, is_int, per_axis
+from .._checks import MAX_INT, check_allocation, check_int, describe, is_int, per_axis
 from .conv import Conv
 from .module import Module, check_bool, check_real, fresh
 
@@ -208,7 +208,11 @@ class Upsample(Module):
     def forward(self, x):
         if x.ndim < 3:
             raise ValueError(f"x must be (N, C, *spatial), got shape {x.shape}")
-        self._ops = self._axis_ops(x.shape[2:])
+        ops = self._axis_ops(x.shape[2:])
+        out = tuple(n * op if isinstance(op, int) else op[1] for n, op in zip(x.shape[2:], ops))
+        check_allocation(2 * math.prod(x.shape[:2] + out) * x.dtype.itemsize,
+                         f"Upsample of {x.shape} to spatial size {out}")
+        self._ops = ops
         y = _repeat(x, [op if isinstance(op, int) else 1 for op in self._ops])
         for axis, op in enumerate(self._ops, start=2):
             if not isinstance(op, int):
