@@ -6,8 +6,10 @@ import pytest
 import deconvkit as dk
 from deconvkit.explain import (explain, fractional_input, make_spec, numeric_matrix,
                                symbolic_matrix, worked_examples)
-from deconvkit.explain.render import grid, symbolic_array, vector
+from deconvkit.explain import text as explain_text
+from deconvkit.explain.render import grid, index_name, symbolic_array, vector
 from deconvkit.explain.seeds import SEED_001_D, SEED_001_MASK
+from deconvkit.functional import matrix as library_matrix
 
 # Seed 002's V, written out by hand (1-based names), with the typo corrected.
 V_EXPECTED = [
@@ -165,3 +167,50 @@ def test_grid_of_3d_array_shows_slices():
 def test_explain_rejects_bad_geometry(kw, match):
     with pytest.raises(ValueError, match=match):
         explain(**kw)
+
+
+# ---------------------------------------------------------------------- boundary
+@pytest.mark.parametrize("size, kw", [
+    ((4,), dict(kernel_size=3, padding=800)),  # y large, the padded view small
+    ((1,), dict(kernel_size=1, stride=5, padding=((2, 0),), output_padding=4)),  # crop > array
+    ((5,), dict(stride=2**31 - 1)),
+])
+def test_explain_awkward_geometry_is_printed_and_checked(size, kw):
+    text = explain(size, **kw)
+    assert "MISMATCH" not in text and text.count(" ok (error") >= 4
+    spec = make_spec(size, **kw)
+    m = spec.conv_output_size(size)
+    t = spec.transpose_output_size(m)
+    for y in (np.arange(1.0, np.prod(m) + 1).reshape(m), symbolic_array("y", m)):
+        inserted, padded = fractional_input(spec, y)
+        assert padded.shape == tuple(a + e - 1 for a, e in zip(t, spec.kernel_extent))
+        assert inserted.dtype == padded.dtype == y.dtype
+
+
+@pytest.mark.parametrize("size, kw", SPECS)
+def test_explain_draws_c_from_the_library_builder(size, kw, monkeypatch):
+    """The explainer builds no C of its own: counting the library builder's calls."""
+    calls = []
+    build = library_matrix.build
+
+    def counted(*args, **kwargs):
+        calls.append(args[2])
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(explain_text, "build", counted)
+    spec = make_spec(size, **kw)
+    w = np.random.default_rng(3).standard_normal(spec.kernel_size)
+    assert "MISMATCH" not in explain(size, weights=w.ravel(), **kw)
+    assert size in calls
+    calls.clear()
+    numeric_matrix(spec, size, w)
+    assert calls == [size]
+
+
+def test_symbolic_array_names_match_index_name():
+    for shape in [(3,), (12,), (3, 3), (3, 12), (2, 2, 2), (9, 9), (10, 10), (2, 0, 3)]:
+        for base in (0, 1):
+            names = symbolic_array("w", shape, base)
+            assert names.shape == shape and names.dtype == object
+            for idx in np.ndindex(*shape):
+                assert names[idx] == index_name("w", idx, shape, base)

@@ -14,7 +14,7 @@ import numpy as np
 __all__ = ["LIMIT", "fmt_number", "size_str", "index_name", "symbolic_array", "compact",
            "wrap_sum", "heading",
            "vector", "table", "side_by_side", "too_large", "grid", "matrix_summary",
-           "matrix_text", "too_large_note", "pad_or_crop"]
+           "matrix_text", "too_large_note"]
 
 LIMIT = 40
 """Largest number of rows or columns printed unless ``full=True``."""
@@ -78,9 +78,13 @@ def symbolic_array(prefix: str, shape, base: int = 0) -> np.ndarray:
     'x11'
     """
     shape = tuple(int(n) for n in shape)
-    names = np.empty(shape, dtype=object)
-    for idx in np.ndindex(*shape):
-        names[idx] = index_name(prefix, idx, shape, base)
+    sep = "" if len(shape) <= 1 or max(shape) + base <= 10 else ","
+    names = np.full(shape, prefix, dtype=object)
+    for axis, n in enumerate(shape):  # as index_name, one axis at a time for all entries
+        view = [1] * len(shape)
+        view[axis] = n
+        digits = np.array([str(i + base) for i in range(n)], dtype=object).reshape(view)
+        names = names + (sep if axis else "") + digits
     return names
 
 
@@ -234,15 +238,3 @@ def too_large_note(what: str, limit: int = LIMIT) -> str:
     """The note printed instead of something with more than ``limit`` rows or columns."""
     return f"  ({what}: more than {limit} rows or columns, not printed; use --full)"
 
-
-def pad_or_crop(arr, pairs, fill):
-    """Pad (positive) or crop (negative) each axis of ``arr`` by ``(lo, hi)`` pairs.
-
-    >>> pad_or_crop(np.array([1, 2, 3]), [(1, -1)], 0).tolist()
-    [0, 1, 2]
-    """
-    arr = np.asarray(arr)
-    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(arr.shape, pairs))
-    arr = arr[crop]
-    widths = [(max(lo, 0), max(hi, 0)) for lo, hi in pairs]
-    return np.pad(arr, widths, constant_values=fill)

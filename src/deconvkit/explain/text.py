@@ -2,7 +2,9 @@
 
 The convolution maps ``x`` (the input, size ``n``) to ``y = C x`` (size ``m``); the
 transposed convolution maps ``y`` to ``z = Cᵀ y`` (size ``t``, by default ``n``).
-Every matrix entry comes from :func:`deconvkit.functional.matrix.matrix_entries`,
+Every matrix entry comes from :mod:`deconvkit.functional.matrix` (its
+``matrix_entries`` and the sparse builder ``build``), the zero insertion and the
+pad-or-crop of the fractionally strided view from :mod:`deconvkit.functional.direct`,
 every size from :class:`~deconvkit.geometry.ConvSpec`, and every explanation ends
 with numerical checks against :func:`deconvkit.conv`, :func:`deconvkit.conv_transpose`
 and :func:`deconvkit.conv_matrix`.
@@ -13,15 +15,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..functional import conv, conv_matrix, conv_transpose
-from ..functional.matrix import matrix_entries
+from ..functional.direct import insert_zeros, pad_or_crop
+from ..functional.matrix import build, matrix_entries
 from ..geometry import ConvSpec
 from ..testing import rel_error
-from .render import (LIMIT, compact, fmt_number, grid, heading, index_name, matrix_summary,
-                     matrix_text, pad_or_crop, size_str, symbolic_array, too_large,
-                     too_large_note, wrap_sum)
+from .render import (compact, fmt_number, grid, heading, index_name, matrix_summary,
+                     matrix_text, size_str, symbolic_array, too_large, too_large_note,
+                     wrap_sum)
 
 __all__ = ["make_spec", "symbolic_matrix", "numeric_matrix", "fractional_input", "explain"]
 
@@ -66,9 +68,13 @@ def make_spec(input_size, kernel_size=3, *, stride=1, padding=0, dilation=1,
     return spec
 
 
-def _entries(spec, in_size, out_size):
+def _single_channel(spec):
     if spec.groups != 1:
         raise ValueError(f"the explain view is single-channel with groups=1, got {spec.groups}")
+
+
+def _entries(spec, in_size, out_size):
+    _single_channel(spec)
     in_size = tuple(in_size)
     out_size = tuple(out_size) if out_size is not None else spec.conv_output_size(in_size)
     rows, cols, _, _, taps = matrix_entries(spec, 1, in_size, 1, out_size)
@@ -108,10 +114,10 @@ def symbolic_matrix(spec, in_size, out_size=None, *, name="w", base=0) -> list:
 
 
 def _sparse(spec, w, in_size, out_size=None):
-    in_size, out_size, rows, cols, taps = _entries(spec, in_size, out_size)
-    values = np.asarray(w, dtype=np.float64).ravel()[taps]
-    shape = (math.prod(out_size), math.prod(in_size))
-    return sp.csr_matrix((values, (rows, cols)), shape=shape)
+    """C as built by the library (:func:`deconvkit.functional.matrix.build`)."""
+    _single_channel(spec)
+    w = np.asarray(w, dtype=np.float64).reshape((1, 1) + spec.kernel_size)
+    return build(w, 1, tuple(in_size), spec, out_size)
 
 
 def numeric_matrix(spec, in_size, w, out_size=None) -> np.ndarray:
@@ -125,6 +131,37 @@ def numeric_matrix(spec, in_size, w, out_size=None) -> np.ndarray:
            [0., 1., 2.]])
     """
     return _sparse(spec, w, in_size, out_size).toarray()
+
+
+def _view_positions(spec, shape):
+    """Where each entry of a ``shape`` array ``y`` lands in the fractionally strided view.
+
+    The library's own zero insertion and pad-or-crop (those of the direct
+    algorithm's transposed convolution) applied to the 1-based flat positions of
+    ``y``: ``(inserted, padded)`` int arrays in which 0 marks an inserted or padded
+    zero. Arrays of names and of numbers go through them alike. The pads go first and
+    the crops second, so that a crop longer than the zero-inserted array (possible with
+    a large ``output_padding``) still leaves ``t + d(k-1)`` positions.
+    """
+    inserted = insert_zeros(_positions(shape), spec.stride)
+    pairs = spec.transposed_padding()
+    padded = pad_or_crop(inserted, [(max(lo, 0), max(hi, 0)) for lo, hi in pairs])
+    padded = pad_or_crop(padded, [(min(lo, 0), min(hi, 0)) for lo, hi in pairs])
+    return inserted[0, 0], padded[0, 0]
+
+
+def _positions(shape):
+    """The 1-based flat positions of a ``shape`` array, as one sample of one channel."""
+    return np.arange(1, math.prod(shape) + 1).reshape((1, 1) + tuple(shape))
+
+
+def _place(values, positions, fill):
+    """``values.ravel()[p - 1]`` where a position ``p`` is > 0 and ``fill`` where it is 0."""
+    values = np.asarray(values)
+    out = np.full(positions.shape, fill, dtype=values.dtype)
+    hit = positions > 0
+    out[hit] = values.ravel()[positions[hit] - 1]
+    return out
 
 
 def fractional_input(spec, y):
@@ -142,22 +179,29 @@ def fractional_input(spec, y):
         array padded by ``spec.transposed_padding()`` (negative values crop).
         Correlating ``padded`` at stride 1 with the flipped, dilated kernel gives the
         transposed convolution of ``y``.
+
+    Examples
+    --------
+    >>> inserted, padded = fractional_input(ConvSpec(2, stride=2), np.array([1, 2]))
+    >>> inserted.tolist(), padded.tolist()
+    ([1, 0, 2], [0, 1, 0, 2, 0])
     """
     y = np.asarray(y)
+    if y.ndim != spec.ndim:
+        raise ValueError(f"y must have {spec.ndim} spatial axes for {spec.describe()}, "
+                         f"got shape {y.shape}")
     fill = "0" if y.dtype == object else 0
-    size = tuple((m - 1) * s + 1 for m, s in zip(y.shape, spec.stride))
-    inserted = np.full(size, fill, dtype=y.dtype)
-    inserted[tuple(slice(None, None, s) for s in spec.stride)] = y
-    return inserted, pad_or_crop(inserted, spec.transposed_padding(), fill)
+    return tuple(_place(y, p, fill) for p in _view_positions(spec, y.shape))
 
 
 # ---------------------------------------------------------------------- sections
 def _per_axis_lines(spec, n, m, t):
     axes = list(zip(n, spec.kernel_size, spec.stride, spec.padding, spec.dilation,
-                    spec.output_padding, m, t, spec.kernel_extent, spec.full_size(m)))
+                    spec.output_padding, m, t, spec.kernel_extent, spec.full_size(m),
+                    *spec.transpose_output_range(m)))
     same = all(a == axes[0] for a in axes)
     lines = []
-    for axis, (nn, k, s, (lo, hi), d, r, mm, tt, ext, full) in enumerate(
+    for axis, (nn, k, s, (lo, hi), d, r, mm, tt, ext, full, t_lo, t_hi) in enumerate(
             axes[:1] if same else axes):
         e, top = ext - 1, max(s, d) - 1
         label = "every axis" if same and len(axes) > 1 else f"axis {axis}"
@@ -168,7 +212,7 @@ def _per_axis_lines(spec, n, m, t):
             f"    full scatter  L = (m-1)s + d(k-1) + 1 = {mm - 1}*{s} + {e} + 1 = {full}",
             f"    transposed    t = L - p_lo - p_hi + r = {full - lo - hi} + r,"
             f" 0 <= r <= max(s, d) - 1 = {top}",
-            f"                    sizes {full - lo - hi}..{full - lo - hi + top};"
+            f"                    sizes {t_lo}..{t_hi};"
             f" r = {r} gives t = {tt}",
         ]
     return lines
@@ -198,8 +242,8 @@ def _kernel_section(spec, w, full):
              grid(names if w is None else w, full, indent=4)]
     if any(d > 1 for d in spec.dilation):
         shown = names if w is None else w.astype(object)
-        dil = np.full(spec.kernel_extent, "0" if w is None else 0, dtype=object)
-        dil[tuple(slice(None, None, d) for d in spec.dilation)] = shown
+        taps = insert_zeros(_positions(shown.shape), spec.dilation)[0, 0]
+        dil = _place(shown, taps, "0" if w is None else 0)
         lines += [f"  with dilation {spec.dilation} the taps are spread over "
                   f"{size_str(spec.kernel_extent)} (holes are 0):", grid(dil, full, indent=4)]
     return "\n".join(lines)
@@ -247,13 +291,18 @@ def _matrix_section(spec, w, n, m, t, full):
     ])
 
 
+def _names_at(positions, prefix, shape, full):
+    """The names of ``y`` (``"0"`` for position 0) at ``positions``, if they are printed."""
+    if too_large(positions.shape, full):  # only the shape is printed
+        return positions
+    name = np.frompyfunc(
+        lambda p: index_name(prefix, np.unravel_index(p - 1, shape), shape) if p else "0", 1, 1)
+    return name(positions)
+
+
 def _fractional_section(spec, m, t, full):
     pads = spec.transposed_padding()
-    if full or math.prod(m) <= LIMIT * LIMIT:
-        inserted, padded = fractional_input(spec, symbolic_array("y", m))
-    else:  # too large to print anyway: only the shapes are needed
-        inserted = np.empty([(mm - 1) * s + 1 for mm, s in zip(m, spec.stride)], dtype=object)
-        padded = np.empty([a + lo + hi for a, (lo, hi) in zip(inserted.shape, pads)], object)
+    inserted, padded = (_names_at(p, "y", m, full) for p in _view_positions(spec, m))
     flipped = symbolic_array("w", spec.kernel_size)[(slice(None, None, -1),) * spec.ndim]
     pad_text = compact(pads) + (" on every axis" if len(set(pads)) == 1 and spec.ndim > 1 else "")
     extent = spec.kernel_extent
