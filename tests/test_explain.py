@@ -10,6 +10,7 @@ from deconvkit.explain import text as explain_text
 from deconvkit.explain.render import grid, index_name, symbolic_array, vector
 from deconvkit.explain.seeds import SEED_001_D, SEED_001_MASK
 from deconvkit.functional import matrix as library_matrix
+from deconvkit.geometry import ConvSpec
 
 # Seed 002's V, written out by hand (1-based names), with the typo corrected.
 V_EXPECTED = [
@@ -170,6 +171,53 @@ def test_explain_rejects_bad_geometry(kw, match):
 
 
 # ---------------------------------------------------------------------- boundary
+@pytest.mark.parametrize("kw, words", [
+    (dict(input_size=(100_000_000,)), ["the input x", "MAX_POSITIONS", "input_size"]),
+    (dict(input_size=(3000, 3000)), ["the input x", "MAX_POSITIONS"]),
+    (dict(input_size=(5,), kernel_size=2, dilation=2**31 - 1, padding=2**31 - 1),
+     ["the conv output y", "MAX_POSITIONS"]),
+    (dict(input_size=(1,), kernel_size=1, stride=2**31 - 1, padding=2**31 - 1),
+     ["the zero-inserted y", "MAX_POSITIONS"]),
+    (dict(input_size=(5,), kernel_size=1, stride=2**31 - 1, output_padding=2**31 - 2),
+     ["the transposed output z", "MAX_POSITIONS"]),
+    (dict(input_size=(1, 1), kernel_size=(1001, 1001), padding=500), ["the kernel"]),
+    (dict(input_size=(300, 300), kernel_size=11), ["C would have", "MAX_PRODUCTS"]),
+    (dict(input_size=(3000, 3000), full=True), ["full=True", "MAX_MATRIX_ENTRIES", "--full"]),
+    (dict(input_size=(40, 40), full=True), ["full=True", "MAX_MATRIX_ENTRIES"]),
+    (dict(input_size=(1,) * 17, kernel_size=1), ["at most 16 axes"]),
+])
+def test_explain_refuses_what_it_cannot_print_before_building_it(kw, words):
+    with pytest.raises(ValueError, match="input_size") as info:
+        explain(**kw)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_explain_limits_are_the_documented_constants():
+    assert explain_text.MAX_POSITIONS == 1_000_000 and explain_text.MAX_NDIM == 16
+    assert explain_text.MAX_PRODUCTS == 10_000_000
+    assert explain_text.MAX_MATRIX_ENTRIES == 1_000_000
+    explain((30, 30), full=True)  # 784 x 900 entries: printed
+    explain((1,) * 16, kernel_size=1)
+
+
+def test_dense_matrices_are_bounded():
+    spec = make_spec((1001,), 1)
+    with pytest.raises(ValueError, match="MAX_MATRIX_ENTRIES"):
+        numeric_matrix(spec, (1001,), [1.0])
+    with pytest.raises(ValueError, match="MAX_MATRIX_ENTRIES"):
+        symbolic_matrix(spec, (1001,))
+    assert numeric_matrix(make_spec((1000,), 1), (1000,), [2.0]).shape == (1000, 1000)
+
+
+def test_fractional_input_is_bounded_and_checks_its_rank():
+    spec = ConvSpec(1, stride=2**31 - 1)
+    with pytest.raises(ValueError, match="MAX_POSITIONS"):
+        fractional_input(spec, np.ones(3))
+    with pytest.raises(ValueError, match="spatial axes"):
+        fractional_input(ConvSpec((2, 2)), np.ones(3))
+
+
 @pytest.mark.parametrize("size, kw", [
     ((4,), dict(kernel_size=3, padding=800)),  # y large, the padded view small
     ((1,), dict(kernel_size=1, stride=5, padding=((2, 0),), output_padding=4)),  # crop > array

@@ -8,6 +8,11 @@ pad-or-crop of the fractionally strided view from :mod:`deconvkit.functional.dir
 every size from :class:`~deconvkit.geometry.ConvSpec`, and every explanation ends
 with numerical checks against :func:`deconvkit.conv`, :func:`deconvkit.conv_transpose`
 and :func:`deconvkit.conv_matrix`.
+
+An explanation is for a small example: :func:`explain` refuses, before building
+anything, a geometry whose arrays exceed :data:`MAX_POSITIONS` positions, whose
+matrices hold more than :data:`MAX_PRODUCTS` kernel taps, or (with ``full=True``)
+whose printed matrices exceed :data:`MAX_MATRIX_ENTRIES` entries.
 """
 
 from __future__ import annotations
@@ -25,9 +30,22 @@ from .render import (compact, fmt_number, grid, heading, index_name, matrix_summ
                      matrix_text, size_str, symbolic_array, too_large, too_large_note,
                      wrap_sum)
 
-__all__ = ["make_spec", "symbolic_matrix", "numeric_matrix", "fractional_input", "explain"]
+__all__ = ["make_spec", "symbolic_matrix", "numeric_matrix", "fractional_input", "explain",
+           "MAX_POSITIONS", "MAX_PRODUCTS", "MAX_MATRIX_ENTRIES", "MAX_NDIM"]
 
 N_EQUATIONS = 4
+
+MAX_POSITIONS = 1_000_000
+"""Largest array an explanation builds, in positions: x, y, z, the kernel, the dilated
+kernel and the two arrays of the fractionally strided view."""
+MAX_PRODUCTS = 10_000_000
+"""Largest number of kernel-tap products an explanation computes: the taps of C
+(``prod(m) * prod(k)``) and the products of the stride-1 view of Cᵀ (``prod(t) * prod(k)``)."""
+MAX_MATRIX_ENTRIES = 1_000_000
+"""Largest dense matrix built: printed with ``full=True``, or returned by
+:func:`symbolic_matrix` and :func:`numeric_matrix` (rows times columns)."""
+MAX_NDIM = 16
+"""Most spatial axes explained (the index arrays of C have two NumPy axes per axis)."""
 
 
 def make_spec(input_size, kernel_size=3, *, stride=1, padding=0, dilation=1,
@@ -37,7 +55,8 @@ def make_spec(input_size, kernel_size=3, *, stride=1, padding=0, dilation=1,
     Parameters
     ----------
     input_size : tuple of int
-        Spatial size ``n`` of the convolution's input; its length sets the rank.
+        Spatial size ``n`` of the convolution's input; its length (1 to
+        :data:`MAX_NDIM`) sets the rank.
     kernel_size, stride, dilation : int or tuple of int
     padding : int, tuple of int, tuple of (lo, hi) pairs, "valid" or "same"
     output_padding : int or tuple of int, optional
@@ -55,6 +74,8 @@ def make_spec(input_size, kernel_size=3, *, stride=1, padding=0, dilation=1,
     """
     input_size = tuple(input_size)
     ndim = len(input_size)
+    if ndim > MAX_NDIM:
+        raise ValueError(f"input_size must have at most {MAX_NDIM} axes, got {ndim}")
     if not isinstance(kernel_size, int) and len(tuple(kernel_size)) != ndim:
         raise ValueError(f"kernel {size_str(kernel_size)} has {len(tuple(kernel_size))} axes "
                          f"but input {size_str(input_size)} has {ndim}")
@@ -81,6 +102,18 @@ def _entries(spec, in_size, out_size):
     return in_size, out_size, rows, cols, taps
 
 
+def _check_dense(spec, in_size, out_size):
+    """Refuse a dense ``prod(out_size) x prod(in_size)`` matrix beyond MAX_MATRIX_ENTRIES."""
+    in_size = tuple(in_size)
+    out_size = tuple(out_size) if out_size is not None else spec.conv_output_size(in_size)
+    rows, cols = math.prod(out_size), math.prod(in_size)
+    if rows * cols > MAX_MATRIX_ENTRIES:
+        raise ValueError(
+            f"in_size {size_str(in_size)} gives a dense {rows:,} x {cols:,} matrix of "
+            f"{rows * cols:,} entries, more than {MAX_MATRIX_ENTRIES:,} (MAX_MATRIX_ENTRIES); "
+            "give a smaller in_size")
+
+
 def symbolic_matrix(spec, in_size, out_size=None, *, name="w", base=0) -> list:
     """The convolution matrix C with kernel-tap names as entries and ``"0"`` elsewhere.
 
@@ -100,12 +133,14 @@ def symbolic_matrix(spec, in_size, out_size=None, *, name="w", base=0) -> list:
     Returns
     -------
     cells : list of list of str, shape ``(prod(out_size), prod(in_size))``
+        Raises ``ValueError`` above :data:`MAX_MATRIX_ENTRIES` cells.
 
     Examples
     --------
     >>> symbolic_matrix(ConvSpec(2), (3,))
     [['w0', 'w1', '0'], ['0', 'w0', 'w1']]
     """
+    _check_dense(spec, in_size, out_size)
     in_size, out_size, rows, cols, taps = _entries(spec, in_size, out_size)
     names = symbolic_array(name, spec.kernel_size, base).ravel()
     cells = np.full((math.prod(out_size), math.prod(in_size)), "0", dtype=object)
@@ -123,13 +158,15 @@ def _sparse(spec, w, in_size, out_size=None):
 def numeric_matrix(spec, in_size, w, out_size=None) -> np.ndarray:
     """The convolution matrix C for kernel values ``w`` (shape ``spec.kernel_size``).
 
-    Same layout as :func:`symbolic_matrix`; for ``out_size=None`` it equals
-    ``deconvkit.conv_matrix(w[None, None], (1, *in_size), ...)`` as a dense array.
+    Same layout as :func:`symbolic_matrix` (and the same limit); for ``out_size=None``
+    it equals ``deconvkit.conv_matrix(w[None, None], (1, *in_size), ...)`` as a dense
+    array.
 
     >>> numeric_matrix(ConvSpec(2), (3,), [1.0, 2.0])
     array([[1., 2., 0.],
            [0., 1., 2.]])
     """
+    _check_dense(spec, in_size, out_size)
     return _sparse(spec, w, in_size, out_size).toarray()
 
 
@@ -164,6 +201,14 @@ def _place(values, positions, fill):
     return out
 
 
+def _view_sizes(spec, m, t):
+    """Shapes of the zero-inserted ``y`` (the full scatter less ``d(k-1)``) and of it
+    padded (``t`` stride-1 positions of the dilated kernel)."""
+    e = spec.kernel_extent
+    return (tuple(f - k + 1 for f, k in zip(spec.full_size(m), e)),
+            tuple(n + k - 1 for n, k in zip(t, e)))
+
+
 def fractional_input(spec, y):
     """The zero-inserted and padded (or cropped) ``y`` of the "fractionally strided" view.
 
@@ -178,7 +223,8 @@ def fractional_input(spec, y):
         ``y`` with ``s - 1`` zeros (``"0"`` for names) between neighbours, and that
         array padded by ``spec.transposed_padding()`` (negative values crop).
         Correlating ``padded`` at stride 1 with the flipped, dilated kernel gives the
-        transposed convolution of ``y``.
+        transposed convolution of ``y``. Raises ``ValueError`` when either has more
+        than :data:`MAX_POSITIONS` positions.
 
     Examples
     --------
@@ -190,8 +236,42 @@ def fractional_input(spec, y):
     if y.ndim != spec.ndim:
         raise ValueError(f"y must have {spec.ndim} spatial axes for {spec.describe()}, "
                          f"got shape {y.shape}")
+    inserted, padded = _view_sizes(spec, y.shape, spec.transpose_output_size(y.shape))
+    for what, shape in (("the zero-inserted y", inserted), ("the padded y", padded)):
+        if math.prod(shape) > MAX_POSITIONS:
+            raise ValueError(f"y of shape {y.shape} with stride {spec.stride}: {what} would "
+                             f"have {math.prod(shape):,} positions, more than "
+                             f"{MAX_POSITIONS:,} (MAX_POSITIONS)")
     fill = "0" if y.dtype == object else 0
     return tuple(_place(y, p, fill) for p in _view_positions(spec, y.shape))
+
+
+def _check_explainable(spec, n, m, t, full):
+    """Refuse, before building anything, an explanation beyond the MAX_* limits."""
+    for what, rows, cols in (("C", m, n), ("Cᵀ", t, m)) if full else ():
+        count = math.prod(rows) * math.prod(cols)
+        if count > MAX_MATRIX_ENTRIES:
+            raise ValueError(
+                f"input_size {size_str(n)} with full=True: {what} would be printed as a "
+                f"{math.prod(rows):,} x {math.prod(cols):,} matrix of {count:,} entries, more "
+                f"than {MAX_MATRIX_ENTRIES:,} (MAX_MATRIX_ENTRIES); drop full (--full) to "
+                "summarize it, or give a smaller input_size (--input)")
+    k = spec.kernel_size
+    inserted, padded = _view_sizes(spec, m, t)
+    arrays = [("the input x", n), ("the conv output y", m), ("the transposed output z", t),
+              ("the kernel", k), ("the dilated kernel", spec.kernel_extent),
+              ("the zero-inserted y", inserted), ("the padded zero-inserted y", padded)]
+    checks = [(f"{what} ({size_str(shape)})", math.prod(shape), "positions", MAX_POSITIONS,
+               "MAX_POSITIONS") for what, shape in arrays]
+    checks += [("C", math.prod(m) * math.prod(k), "kernel taps", MAX_PRODUCTS, "MAX_PRODUCTS"),
+               ("the stride-1 view of Cᵀ", math.prod(t) * math.prod(k), "kernel-tap products",
+                MAX_PRODUCTS, "MAX_PRODUCTS")]
+    for what, count, unit, limit, name in checks:
+        if count > limit:
+            raise ValueError(
+                f"input_size {size_str(n)} with {spec.describe()} is too large to explain: "
+                f"{what} would have {count:,} {unit}, more than {limit:,} ({name}); give a "
+                "smaller input_size (--input), kernel_size, stride, padding or dilation")
 
 
 # ---------------------------------------------------------------------- sections
@@ -415,13 +495,31 @@ def explain(input_size, kernel_size=3, *, stride=1, padding=0, dilation=1, outpu
     -------
     text : str
         Spec, sizes, kernel, C, Cᵀ, the fractionally strided view, sliding windows
-        and numerical checks. Raises ``ValueError``/``TypeError`` for bad arguments.
+        and numerical checks.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For arguments with no valid geometry, and, before any work, for a geometry
+        too large to explain: an array of more than :data:`MAX_POSITIONS` positions,
+        more than :data:`MAX_PRODUCTS` kernel-tap products, or with ``full=True`` a
+        printed matrix of more than :data:`MAX_MATRIX_ENTRIES` entries.
+
+    Examples
+    --------
+    >>> print(explain((3,), 2).splitlines()[0])
+    Convolution 3 -> 2 and its transpose
+    >>> explain((100_000_000,))
+    Traceback (most recent call last):
+    ...
+    ValueError: input_size 100000000 with kernel (3,), ... is too large to explain: the input x (100000000) would have 100,000,000 positions, more than 1,000,000 (MAX_POSITIONS); ...
     """
     spec = make_spec(input_size, kernel_size, stride=stride, padding=padding,
                      dilation=dilation, output_padding=output_padding)
     n = tuple(int(v) for v in input_size)
     m = spec.conv_output_size(n)
     t = spec.transpose_output_size(m)
+    _check_explainable(spec, n, m, t, full)
     w = None if weights is None else _kernel_values(weights, spec)
     title = title or f"Convolution {size_str(n)} -> {size_str(m)} and its transpose"
     parts = [
