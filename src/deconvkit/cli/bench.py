@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .common import positive_float, positive_int
+
 
 def _run_training_bench(args) -> int:
     from ..bench import training
@@ -39,6 +41,8 @@ def run(args) -> int:
 
 
 def add(subparsers) -> None:
+    from ..functional import available_methods
+
     p = subparsers.add_parser(
         "bench", help="time deconvkit against PyTorch and ONNX Runtime",
         description="Time the transposed-convolution cases S1-S6 and the backward passes "
@@ -47,18 +51,19 @@ def add(subparsers) -> None:
                     "machine's GEMM rate or bandwidth, extra memory and agreement.",
         epilog="examples: deconvkit bench --cases S1,S3 --rounds 9; deconvkit bench --training")
     p.add_argument("--cases", metavar="NAMES", help="comma-separated case names (default: all)")
-    p.add_argument("--method", default="auto", help="deconvkit method (default auto)")
-    p.add_argument("--rounds", type=int, default=5,
+    p.add_argument("--method", default="auto", choices=("auto",) + available_methods(),
+                   help="deconvkit method (default auto)")
+    p.add_argument("--rounds", type=positive_int, default=5,
                    help="rounds; each runner times one block of calls per round (default 5)")
-    p.add_argument("--block-time", type=float, default=0.5, metavar="SECONDS",
+    p.add_argument("--block-time", type=positive_float, default=0.5, metavar="SECONDS",
                    help="length of one runner's block of consecutive calls (default 0.5)")
     p.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     p.add_argument("--training", action="store_true",
                    help="instead: training throughput (images/s) of the FCN-8s-like model "
                         "against the same model in PyTorch, and where deconvkit's time goes")
-    p.add_argument("--batch", type=int, help="--training batch size (default 16)")
-    p.add_argument("--size", type=int,
+    p.add_argument("--batch", type=positive_int, help="--training batch size (default 16)")
+    p.add_argument("--size", type=positive_int,
                    help="--training image size, a multiple of 8 (default 64)")
-    p.add_argument("--threads", type=int, metavar="N",
+    p.add_argument("--threads", type=positive_int, metavar="N",
                    help="--training threads of deconvkit and PyTorch (default: deconvkit's)")
     p.set_defaults(run=run)

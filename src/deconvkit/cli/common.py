@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
-__all__ = ["EXIT_USAGE", "Parser", "parse_sizes", "parse_ints", "parse_padding",
-           "parse_weights", "write"]
+__all__ = ["EXIT_USAGE", "MAX_INT", "Parser", "parse_sizes", "parse_ints",
+           "parse_output_padding", "parse_padding", "parse_weights", "positive_int",
+           "nonnegative_int", "positive_float", "write"]
 
 EXIT_USAGE = 2
+
+MAX_INT = 2**31 - 1
+"""Largest integer any option takes (sizes, strides, paddings, rounds, seeds...).
+
+The same bound as the library's ``MAX_INT`` for integer arguments; checked while
+parsing, so that no option reaches the library as a number it cannot hold."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -19,11 +27,58 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _int(text: str, what: str) -> int:
+def _int(text: str, what: str = "", minimum: int = 1) -> int:
+    """``text`` as an int from ``minimum`` to :data:`MAX_INT`, or a usage error."""
     try:
-        return int(text)
+        value = int(text)
+    except ValueError:  # also for more digits than Python converts
+        value = None
+    if value is None or not minimum <= value <= MAX_INT:
+        noun = f"an integer {what}" if what else "an integer"
+        raise argparse.ArgumentTypeError(
+            f"expected {noun} from {minimum} to {MAX_INT}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An int from 1 to :data:`MAX_INT` (counts, sizes).
+
+    >>> positive_int("5")
+    5
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected an integer from 1 to 2147483647, got '0'
+    """
+    return _int(text, minimum=1)
+
+
+def nonnegative_int(text: str) -> int:
+    """An int from 0 to :data:`MAX_INT` (seeds).
+
+    >>> nonnegative_int("0")
+    0
+    """
+    return _int(text, minimum=0)
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (seconds, learning rates).
+
+    >>> positive_float("0.5")
+    0.5
+    >>> positive_float("nan")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a finite number > 0, got 'nan'
+    """
+    try:
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer {what}, got {text!r}") from None
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
 
 
 def _split(text: str) -> list[str]:
@@ -34,27 +89,50 @@ def _split(text: str) -> list[str]:
     return parts
 
 
-def parse_sizes(text: str) -> tuple[int, ...]:
+def parse_sizes(text: str, minimum: int = 1) -> tuple[int, ...]:
     """``"4x4"`` (or ``"4,4"``) as ``(4, 4)``; ``"5"`` as ``(5,)``.
+
+    Every size is an int from ``minimum`` to :data:`MAX_INT`.
 
     >>> parse_sizes("3x3x3"), parse_sizes("5")
     ((3, 3, 3), (5,))
+    >>> parse_sizes("4x0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected an integer size from 1 to 2147483647, got '0'
     """
-    return tuple(_int(p, "size") for p in _split(text))
+    return _ints(text, "size", minimum)
 
 
-def parse_ints(text: str):
+def _ints(text: str, what: str, minimum: int) -> tuple[int, ...]:
+    return tuple(_int(p, what, minimum) for p in _split(text))
+
+
+def parse_ints(text: str, minimum: int = 1):
     """One int for every axis (``"2"`` -> ``2``) or one per axis (``"2x1"`` -> ``(2, 1)``).
+
+    Each an int from ``minimum`` to :data:`MAX_INT` (kernel sizes, strides, dilations).
 
     >>> parse_ints("2"), parse_ints("2x1")
     (2, (2, 1))
     """
-    values = parse_sizes(text)
+    values = _ints(text, "", minimum)
     return values[0] if len(values) == 1 else values
 
 
-def parse_padding(text: str):
+def parse_output_padding(text: str):
+    """Like :func:`parse_ints`, from 0: ``"0"`` or ``"1x0"``.
+
+    >>> parse_output_padding("0"), parse_output_padding("1x0")
+    (0, (1, 0))
+    """
+    return parse_ints(text, 0)
+
+
+def parse_padding(text: str, minimum: int = 0):
     """Padding: ``"1"``, ``"same"``, ``"valid"``, per axis ``"1,0"``, or pairs ``"1:0,0:1"``.
+
+    Every amount is an int from ``minimum`` to :data:`MAX_INT`.
 
     >>> parse_padding("same"), parse_padding("1"), parse_padding("1,0"), parse_padding("1:0,0:1")
     ('same', 1, (1, 0), ((1, 0), (0, 1)))
@@ -66,15 +144,17 @@ def parse_padding(text: str):
         return word
     try:
         if ":" not in word:
-            return parse_ints(word)
+            return parse_ints(word, minimum)
         pairs = []
         for item in word.split(","):
             lo, sep, hi = item.partition(":")
-            pairs.append((_int(lo, "padding"), _int(hi, "padding")) if sep else _int(lo, ""))
+            pairs.append((_int(lo, "", minimum), _int(hi, "", minimum)) if sep
+                         else _int(lo, "", minimum))
         return tuple(pairs)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"expected padding like 1, same, valid, 1,0 or 1:0,0:1, got {text!r}") from None
+            f"expected padding like 1, same, valid, 1,0 or 1:0,0:1 (integers from {minimum} "
+            f"to {MAX_INT}), got {text!r}") from None
 
 
 def parse_weights(text: str) -> tuple[float, ...]:
@@ -87,7 +167,9 @@ def parse_weights(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(p) for p in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers like 0,1,2, got {text!r}") from None
+        values = (math.nan,)
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers like 0,1,2, got {text!r}")
     if not values:
         raise argparse.ArgumentTypeError("expected at least one number")
     return values

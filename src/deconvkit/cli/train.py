@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import write
+from .common import nonnegative_int, positive_float, positive_int, write
 
 def run(args) -> int:
     import dataclasses
@@ -52,17 +52,23 @@ def add(subparsers) -> None:
                    help="FCN head (default fcn8s; fcn32s with --compare/--quick)")
     p.add_argument("--upsampling", choices=UPSAMPLINGS, default="learned_bilinear",
                    help="upsampling variant (default learned_bilinear)")
-    p.add_argument("--epochs", type=int, help="epochs per run (default 12; 6 with --quick)")
-    p.add_argument("--batch-size", type=int, default=16, help="default 16")
+    p.add_argument("--epochs", type=positive_int,
+                   help="epochs per run (default 12; 6 with --quick)")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="default 16")
     p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
                    help="adam, or sgd with momentum 0.9; cosine decay (default adam)")
-    p.add_argument("--lr", type=float, help="learning rate (default 3e-3)")
-    p.add_argument("--width", type=int, default=16, help="encoder width (default 16)")
-    p.add_argument("--seed", type=int, default=0, help="initial weights and batch order")
-    p.add_argument("--n-train", type=int, help="training images (default 1000; quick 512)")
-    p.add_argument("--n-val", type=int, help="validation images (default 200; quick 64)")
-    p.add_argument("--size", type=int, help="image size, a multiple of 8 (default 64)")
-    p.add_argument("--data-seed", type=int, help="seed of the shapes data (default 0)")
+    p.add_argument("--lr", type=positive_float, help="learning rate (default 3e-3)")
+    p.add_argument("--width", type=positive_int, default=16, help="encoder width (default 16)")
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="initial weights and batch order")
+    p.add_argument("--n-train", type=positive_int,
+                   help="training images (default 1000; quick 512)")
+    p.add_argument("--n-val", type=positive_int,
+                   help="validation images (default 200; quick 64)")
+    p.add_argument("--size", type=positive_int,
+                   help="image size, a multiple of 8 (default 64)")
+    p.add_argument("--data-seed", type=nonnegative_int,
+                   help="seed of the shapes data (default 0)")
     p.add_argument("--out", default="deconvkit-train", metavar="DIR",
                    help="output folder (default ./deconvkit-train)")
     p.add_argument("--report", metavar="PATH",

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from .common import parse_ints, parse_padding, parse_sizes, write
+from .common import (MAX_INT, parse_ints, parse_output_padding, parse_padding, parse_sizes,
+                     positive_int, write)
 
 def parse_translate_padding(text: str):
     """Like :func:`parse_padding`, plus the words same_upper, same_lower and notset (ONNX).
 
+    Amounts may be negative (JAX's padding pairs); the framework checks its own rule.
+
     >>> parse_translate_padding("SAME_LOWER"), parse_translate_padding("SAME"), parse_translate_padding("1:0")
     ('same_lower', 'same', ((1, 0),))
+    >>> parse_translate_padding("-1:-1")
+    ((-1, -1),)
     """
     word = text.strip().lower()
-    return word if word in ("same_upper", "same_lower", "notset") else parse_padding(text)
+    if word in ("same_upper", "same_lower", "notset"):
+        return word
+    return parse_padding(text, -MAX_INT)
 
 
 def run(args) -> int:
@@ -52,14 +59,14 @@ def add(subparsers) -> None:
     p.add_argument("--padding", type=parse_translate_padding, metavar="P",
                    help="in the source framework's meaning: an int, per axis 1,0, lo:hi "
                         "pairs, same, valid, same_upper, same_lower (default: the "
-                        "framework's own)")
+                        "framework's own); negative amounts as --padding=-1:-1")
     p.add_argument("--dilation", type=parse_ints, default=1, metavar="D", help="default 1")
-    p.add_argument("--output-padding", type=parse_ints, metavar="R",
+    p.add_argument("--output-padding", type=parse_output_padding, metavar="R",
                    help="PyTorch, ONNX and Keras output_padding")
     p.add_argument("--output-size", type=parse_sizes, metavar="SIZE",
                    help="TensorFlow output_shape, ONNX output_shape or PyTorch output_size "
                         "(spatial)")
-    p.add_argument("--groups", type=int, default=1, help="default 1")
+    p.add_argument("--groups", type=positive_int, default=1, help="default 1")
     p.add_argument("--consistent-padding", action="store_true",
                    help="JAX: pairs are the forward convolution's padding "
                         "(use_consistent_padding=True)")

@@ -1,0 +1,208 @@
+"""The `deconvkit` command at its boundary: bounded numbers, output paths checked before
+any work, nothing overwritten by surprise, and every bad input a one-line error."""
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import deconvkit.bench
+import deconvkit.bench.training
+import deconvkit.train
+from deconvkit.cli import EXIT_USAGE, build_parser, main
+from deconvkit.cli.common import MAX_INT
+from deconvkit.explain.text import MAX_MATRIX_ENTRIES, MAX_POSITIONS
+
+
+def run(capsys, *argv):
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_usage_error(status, out, err, *words):
+    assert status == EXIT_USAGE and out == ""
+    assert err.count("\n") == 1 and " error: " in err and "Traceback" not in err
+    for word in words:
+        assert word in err, (word, err)
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Every runner of bench and train replaced by one that records its calls."""
+    calls = []
+
+    def fake(name, result=None):
+        def runner(*args, **kwargs):
+            calls.append(name)
+            return result
+        return runner
+
+    monkeypatch.setattr(deconvkit.bench, "run", fake("bench", []))
+    monkeypatch.setattr(deconvkit.bench, "markdown_table", lambda rows: "| the table |\n")
+    monkeypatch.setattr(deconvkit.bench.training, "run", fake("training", {}))
+    monkeypatch.setattr(deconvkit.bench.training, "report", lambda result: "| training |")
+    monkeypatch.setattr(deconvkit.train, "train_and_report", fake("train", ([], [])))
+    return calls
+
+
+# ------------------------------------------------------------------ numbers
+INT_OPTIONS = [  # (command and required options, option, smallest valid value)
+    (["explain", "--input", "5"], "--input", 1),
+    (["explain", "--input", "5"], "--kernel", 1),
+    (["explain", "--input", "5"], "--stride", 1),
+    (["explain", "--input", "5"], "--padding", 0),
+    (["explain", "--input", "5"], "--dilation", 1),
+    (["explain", "--input", "5"], "--output-padding", 0),
+    (["translate", "--from", "torch", "--to", "tf", "--input", "5"], "--input", 1),
+    (["translate", "--from", "torch", "--to", "tf", "--input", "5"], "--kernel", 1),
+    (["translate", "--from", "torch", "--to", "tf", "--input", "5"], "--stride", 1),
+    (["translate", "--from", "torch", "--to", "tf", "--input", "5"], "--dilation", 1),
+    (["translate", "--from", "torch", "--to", "tf", "--input", "5"], "--output-padding", 0),
+    (["translate", "--from", "torch", "--to", "tf", "--input", "5"], "--output-size", 1),
+    (["translate", "--from", "torch", "--to", "tf", "--input", "5"], "--groups", 1),
+    (["bench"], "--rounds", 1),
+    (["bench", "--training"], "--batch", 1),
+    (["bench", "--training"], "--size", 1),
+    (["bench", "--training"], "--threads", 1),
+    (["train"], "--epochs", 1),
+    (["train"], "--batch-size", 1),
+    (["train"], "--width", 1),
+    (["train"], "--seed", 0),
+    (["train"], "--n-train", 1),
+    (["train"], "--n-val", 1),
+    (["train"], "--size", 1),
+    (["train"], "--data-seed", 0),
+]
+
+
+def _with(base, option, value):
+    """``base`` with ``option value``, replacing a value ``base`` already gives it."""
+    argv = list(base)
+    if option in argv:
+        del argv[argv.index(option):argv.index(option) + 2]
+    return argv + [f"{option}={value}"]
+
+
+@pytest.mark.parametrize("base, option, low", INT_OPTIONS)
+@pytest.mark.parametrize("value", ["10**30", str(10**30), str(MAX_INT + 1), "2x" + str(2**63),
+                                   "9" * 5000, "-1", "low-1"])
+def test_every_integer_option_is_bounded_at_parse_time(capsys, no_work, base, option, low,
+                                                       value):
+    value = str(low - 1) if value == "low-1" else value
+    assert_usage_error(*run(capsys, *_with(base, option, value)), option,
+                       f"from {low} to {MAX_INT}")
+    assert no_work == []
+
+
+@pytest.mark.parametrize("base, option, low", INT_OPTIONS)
+def test_every_integer_option_takes_its_bounds(base, option, low):
+    parser = build_parser()
+    for value in (low, MAX_INT):
+        args = parser.parse_args(_with(base, option, value))
+        got = getattr(args, option[2:].replace("-", "_"))
+        got = got[0] if isinstance(got, tuple) else got
+        assert got == value
+
+
+@pytest.mark.parametrize("base, option", [
+    (["bench"], "--block-time"), (["bench", "--training"], "--block-time"), (["train"], "--lr"),
+])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf", "1e999", "fast"])
+def test_float_options_are_finite_and_positive(capsys, no_work, base, option, value):
+    assert_usage_error(*run(capsys, *base, f"{option}={value}"), option, "finite number > 0")
+    assert no_work == []
+
+
+def test_bench_rounds_zero_and_bad_method_do_no_work(capsys, no_work):
+    assert_usage_error(*run(capsys, "bench", "--rounds", "0"), "--rounds")
+    assert_usage_error(*run(capsys, "bench", "--method", "bogus"), "--method", "bogus")
+    assert no_work == []
+
+
+def test_translate_sizes_are_at_least_one(capsys):
+    base = ["translate", "--from", "torch", "--to", "tf"]
+    assert_usage_error(*run(capsys, *base, "--input", "0"), "--input", "got '0'")
+    assert_usage_error(*run(capsys, *base, "--input", "4x0"), "--input")
+    assert_usage_error(*run(capsys, *base, "--input", "4", "--output-size", "0"),
+                       "--output-size")
+
+
+def test_translate_padding_may_be_negative_for_jax(capsys):
+    status, out, err = run(capsys, "translate", "--from", "jax", "--to", "torch", "--input", "5",
+                           "--padding=-1:-1")
+    assert status == 0 and err == "" and "padding=[(-1, -1)]" in out
+
+
+def test_explain_weights_must_be_finite(capsys):
+    assert_usage_error(*run(capsys, "explain", "--input", "4", "--weights", "1,nan,2"),
+                       "--weights", "finite")
+
+
+# ------------------------------------------------------------------ explain's limits
+def test_explain_refuses_a_full_print_beyond_the_limit_up_front(capsys):
+    assert_usage_error(*run(capsys, "explain", "--input", "3000x3000", "--full"),
+                       "--full", "--input", f"{MAX_MATRIX_ENTRIES:,}")
+
+
+@pytest.mark.parametrize("argv", [
+    ["--input", "100000000"],
+    ["--input", "3000x3000"],
+    ["--input", "5", "--kernel", "2", "--dilation", str(MAX_INT), "--padding", str(MAX_INT)],
+    ["--input", "1", "--kernel", "1", "--stride", str(MAX_INT), "--padding", str(MAX_INT)],
+    ["--input", "5", "--kernel", "1", "--stride", str(MAX_INT), "--output-padding",
+     str(MAX_INT - 1)],
+])
+def test_explain_refuses_large_geometry_up_front(capsys, argv):
+    assert_usage_error(*run(capsys, "explain", *argv), "too large to explain",
+                       f"{MAX_POSITIONS:,}", "--input")
+
+
+def test_explain_at_the_largest_stride(capsys):
+    status, out, err = run(capsys, "explain", "--input", "5", "--stride", str(MAX_INT))
+    assert status == 0 and err == "" and "MISMATCH" not in out
+
+
+# ------------------------------------------------------------------ property
+_number = st.one_of(st.integers(-2, 12), st.integers(MAX_INT - 2, MAX_INT + 2),
+                    st.just(2**63), st.just(10**30))
+_sizes = st.lists(_number, min_size=1, max_size=3).map(lambda v: "x".join(map(str, v)))
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(input_=_sizes, kernel=_sizes, stride=_sizes, padding=_sizes, dilation=_sizes,
+       output_padding=st.one_of(st.none(), _sizes), full=st.booleans())
+def test_explain_any_numbers_give_text_or_one_line(capsys, input_, kernel, stride, padding,
+                                                   dilation, output_padding, full):
+    argv = ["explain", f"--input={input_}", f"--kernel={kernel}", f"--stride={stride}",
+            f"--padding={padding}", f"--dilation={dilation}"]
+    argv += [] if output_padding is None else [f"--output-padding={output_padding}"]
+    argv += ["--full"] if full else []
+    status, out, err = run(capsys, *argv)
+    if status == 0:
+        assert err == "" and "MISMATCH" not in out and out.count(" ok (error") >= 4
+    else:
+        assert_usage_error(status, out, err)
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.one_of(_number.map(str), st.floats(allow_nan=True, allow_infinity=True)
+                       .map(repr), st.text(max_size=8)))
+def test_bench_numbers_are_checked_before_any_work(capsys, value):
+    calls = []
+    original = deconvkit.bench.run
+    deconvkit.bench.run = lambda *a, **k: calls.append(k) or []
+    try:
+        status, out, err = run(capsys, "bench", "--cases", "S1", f"--rounds={value}",
+                               f"--block-time={value}")
+    finally:
+        deconvkit.bench.run = original
+    if status == 0:
+        assert calls and calls[0]["rounds"] >= 1 and math.isfinite(calls[0]["block_time"])
+        assert calls[0]["block_time"] > 0
+    else:
+        assert_usage_error(status, out, err)
+        assert calls == []
