@@ -29,4 +29,4 @@ clean:
 	rm -rf $(VENV) demo-results build src/*.egg-info .pytest_cache .hypothesis
 
 bench: $(VENV)/.installed-test
-	$(BIN)/deconvkit bench --markdown benchmarks/results.md
+	$(BIN)/deconvkit bench --markdown benchmarks/results.md --overwrite

@@ -47,6 +47,93 @@ def no_work(monkeypatch):
     return calls
 
 
+# ------------------------------------------------------------------ output paths
+def test_bench_markdown_refuses_an_existing_file_without_overwrite(capsys, tmp_path, no_work):
+    target = tmp_path / "EXISTING.md"
+    target.write_text("keep me\n")
+    assert_usage_error(*run(capsys, "bench", "--cases", "S1", "--markdown", target),
+                       "would overwrite", str(target), "--overwrite", "--markdown")
+    assert target.read_text() == "keep me\n" and no_work == []
+    status, out, _ = run(capsys, "bench", "--cases", "S1", "--markdown", target, "--overwrite")
+    assert status == 0 and no_work == ["bench"] and f"wrote {target}" in out
+    assert target.read_text() == "| the table |\n"
+
+
+def test_bench_markdown_new_file_is_written(capsys, tmp_path, no_work):
+    target = tmp_path / "new.md"
+    assert run(capsys, "bench", "--markdown", target)[0] == 0
+    assert target.read_text() == "| the table |\n" and no_work == ["bench"]
+
+
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("where", ["nodir/x.md", "afile/x.md", "adir"])
+def test_bench_markdown_path_is_checked_before_any_timing(capsys, tmp_path, no_work,
+                                                          training, where):
+    (tmp_path / "afile").write_text("a file\n")
+    (tmp_path / "adir").mkdir()
+    argv = ["bench", "--markdown", tmp_path / where] + (["--training"] if training else [])
+    assert_usage_error(*run(capsys, *argv), "--markdown", where)
+    assert no_work == [] and (tmp_path / "afile").read_text() == "a file\n"
+
+
+def test_bench_training_markdown_refuses_an_existing_file(capsys, tmp_path, no_work):
+    target = tmp_path / "t.md"
+    target.write_text("keep me\n")
+    assert_usage_error(*run(capsys, "bench", "--training", "--markdown", target),
+                       "would overwrite", "--overwrite")
+    assert target.read_text() == "keep me\n" and no_work == []
+    assert run(capsys, "bench", "--training", "--markdown", target, "--overwrite")[0] == 0
+    assert target.read_text() == "| training |\n" and no_work == ["training"]
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["--report", "afile/r.json"], "--report"),
+    (["--report", "afile/deeper/r.json"], "--report"),
+    (["--out", "afile"], "--out"),
+    (["--report", "adir.json"], "--report"),  # a folder named like the report
+    (["--out", "out", "--report", "out-dir.json"], "--report"),
+])
+def test_train_output_paths_are_checked_before_training(capsys, tmp_path, monkeypatch,
+                                                        no_work, argv, option):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("a file\n")
+    (tmp_path / "adir.json").mkdir()
+    (tmp_path / "out-dir.json").mkdir()
+    assert_usage_error(*run(capsys, "train", "--quick", *argv), option)
+    assert no_work == [] and (tmp_path / "afile").read_text() == "a file\n"
+
+
+def test_train_figure_path_that_is_a_folder_is_refused_unless_no_figures(capsys, tmp_path,
+                                                                         monkeypatch, no_work):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / f"r-{deconvkit.train.FIGURES[0]}").mkdir()
+    assert_usage_error(*run(capsys, "train", "--report", "r.json"), "--report", "folder")
+    assert no_work == []
+    assert run(capsys, "train", "--report", "r.json", "--no-figures")[0] == 0
+    assert no_work == ["train"]
+
+
+def test_train_new_folders_are_allowed(capsys, tmp_path, monkeypatch, no_work):
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "train", "--out", "new/folder")[0] == 0
+    assert run(capsys, "train", "--report", "other/r.json")[0] == 0
+    assert no_work == ["train", "train"]
+
+
+def test_train_existing_report_is_refused_before_loading_data(capsys, tmp_path, monkeypatch):
+    """The library's own check, reached through the command: no data, no training."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.json").write_text("{}\n")
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("data loaded before the output paths were checked")
+
+    monkeypatch.setattr(deconvkit.train, "load_data", no_data)
+    assert_usage_error(*run(capsys, "train", "--report", "r.json"), "would overwrite",
+                       "--overwrite")
+    assert (tmp_path / "r.json").read_text() == "{}\n"
+
+
 # ------------------------------------------------------------------ numbers
 INT_OPTIONS = [  # (command and required options, option, smallest valid value)
     (["explain", "--input", "5"], "--input", 1),
@@ -162,6 +249,20 @@ def test_explain_refuses_large_geometry_up_front(capsys, argv):
 def test_explain_at_the_largest_stride(capsys):
     status, out, err = run(capsys, "explain", "--input", "5", "--stride", str(MAX_INT))
     assert status == 0 and err == "" and "MISMATCH" not in out
+
+
+# ------------------------------------------------------------------ last resorts
+@pytest.mark.parametrize("error, words", [
+    (MemoryError(), ["out of memory"]),
+    (OSError(28, "No space left on device"), ["No space left on device"]),
+    (ValueError("first line\nsecond line"), ["first line second line"]),
+])
+def test_errors_while_running_are_one_line(capsys, monkeypatch, error, words):
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr("deconvkit.cli.explain.run", fail)  # what `explain` runs
+    assert_usage_error(*run(capsys, "explain"), "deconvkit explain: error:", *words)
 
 
 # ------------------------------------------------------------------ property

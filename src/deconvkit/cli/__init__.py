@@ -3,9 +3,11 @@
 Each subcommand is a module here whose ``add(subparsers)`` declares its options and sets
 ``run``, a function ``(args) -> int``; add a new one to :data:`COMMANDS`. The shared
 parser class, argument types and output are in :mod:`.common`.
-Arguments are parsed into Python values here and handed to the library, which
-canonicalizes them; its ``ValueError``/``TypeError`` become a one-line error and
-exit status 2, like argparse's own usage errors.
+Arguments are parsed into Python values here, every number bounded (integers by
+:data:`.common.MAX_INT`), and handed to the library, which canonicalizes them; its
+``ValueError``/``TypeError`` become a one-line error and exit status 2, like
+argparse's own usage errors, and so do an ``OSError`` (a file that cannot be
+written) and a ``MemoryError``. Output paths are checked before any work.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def main(argv=None) -> int:
     Returns
     -------
     status : int
-        0 on success, 2 for bad arguments (a one-line message on stderr).
+        0 on success, 2 for bad arguments or a failure to write or allocate (a
+        one-line message on stderr, never a traceback).
     """
     parser = build_parser()
     try:
@@ -60,6 +63,9 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     try:
         return args.run(args)
-    except (ValueError, TypeError) as exc:
-        sys.stderr.write(f"deconvkit {args.command}: error: {exc}\n")
-        return EXIT_USAGE
+    except (ValueError, TypeError, OSError) as exc:  # OSError: a file that could not be written
+        message = str(exc)
+    except MemoryError:
+        message = "out of memory: try smaller sizes"
+    sys.stderr.write(f"deconvkit {args.command}: error: {' '.join(message.split())}\n")
+    return EXIT_USAGE

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from .common import positive_float, positive_int
+from .common import check_output_path, positive_float, positive_int
+
+
+def _write_markdown(path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"wrote {path}")
 
 
 def _run_training_bench(args) -> int:
@@ -12,9 +18,7 @@ def _run_training_bench(args) -> int:
                           block_time=args.block_time, method=args.method,
                           threads=args.threads)
     if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(training.report(result) + "\n")
-        print(f"wrote {args.markdown}")
+        _write_markdown(args.markdown, training.report(result) + "\n")
     return 0
 
 
@@ -24,9 +28,12 @@ def run(args) -> int:
     if args.training:
         if args.cases:
             raise ValueError("--cases does not apply to --training")
-        return _run_training_bench(args)
-    if (args.batch, args.size, args.threads) != (None, None, None):
+    elif (args.batch, args.size, args.threads) != (None, None, None):
         raise ValueError("--batch, --size and --threads apply to --training only")
+    if args.markdown:  # before any timing: nothing is lost to a path that cannot be written
+        check_output_path(args.markdown, "--markdown", overwrite=args.overwrite)
+    if args.training:
+        return _run_training_bench(args)
     names = [n.strip().upper() for n in args.cases.split(",")] if args.cases else None
     known = [c.name for c in bench.CASES]
     if names and not set(names) <= set(known):
@@ -34,9 +41,7 @@ def run(args) -> int:
     cases = [c for c in bench.CASES if names is None or c.name in names]
     rows = bench.run(cases, rounds=args.rounds, block_time=args.block_time, method=args.method)
     if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(bench.markdown_table(rows))
-        print(f"wrote {args.markdown}")
+        _write_markdown(args.markdown, bench.markdown_table(rows))
     return 0
 
 
@@ -57,7 +62,10 @@ def add(subparsers) -> None:
                    help="rounds; each runner times one block of calls per round (default 5)")
     p.add_argument("--block-time", type=positive_float, default=0.5, metavar="SECONDS",
                    help="length of one runner's block of consecutive calls (default 0.5)")
-    p.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    p.add_argument("--markdown", metavar="PATH",
+                   help="also write the table as Markdown (in an existing folder)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the --markdown file if it exists")
     p.add_argument("--training", action="store_true",
                    help="instead: training throughput (images/s) of the FCN-8s-like model "
                         "against the same model in PyTorch, and where deconvkit's time goes")

@@ -6,10 +6,11 @@ import argparse
 import math
 import os
 import sys
+from pathlib import Path
 
 __all__ = ["EXIT_USAGE", "MAX_INT", "Parser", "parse_sizes", "parse_ints",
            "parse_output_padding", "parse_padding", "parse_weights", "positive_int",
-           "nonnegative_int", "positive_float", "write"]
+           "nonnegative_int", "positive_float", "check_output_path", "write"]
 
 EXIT_USAGE = 2
 
@@ -173,6 +174,59 @@ def parse_weights(text: str) -> tuple[float, ...]:
     if not values:
         raise argparse.ArgumentTypeError("expected at least one number")
     return values
+
+
+def check_output_path(path, option: str, *, overwrite: bool = False,
+                      make_parents: bool = False) -> Path:
+    """Check, before any work, that a file can be written at ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+    option : str
+        The option that gave the path, e.g. ``"--markdown"``, named in the message.
+    overwrite : bool
+        Whether an existing file may be replaced (``--overwrite``).
+    make_parents : bool
+        Whether the writer creates missing folders; then every folder on the way that
+        exists must be a folder. Otherwise the file's folder must exist.
+
+    Returns
+    -------
+    path : Path
+
+    Raises
+    ------
+    ValueError
+        Naming ``option`` and the path: it is a folder, its folder is missing, is a
+        file or is not writable, or it exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> check_output_path("no-such-folder/x.md", "--markdown")
+    Traceback (most recent call last):
+    ...
+    ValueError: --markdown: expected a file path in an existing folder, got 'no-such-folder/x.md' (no folder 'no-such-folder')
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option}: expected a file path, got {str(path)!r}, which is a folder")
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists():
+            break
+        if not make_parents:
+            raise ValueError(f"{option}: expected a file path in an existing folder, got "
+                             f"{str(path)!r} (no folder {str(path.parent)!r})")
+    if not folder.is_dir():
+        raise ValueError(f"{option}: expected a file path in a folder, got {str(path)!r}, "
+                         f"but {str(folder)!r} is a file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{option}: expected a path in a writable folder, got {str(path)!r} "
+                         f"({str(folder)!r} is not writable)")
+    if path.exists() and not overwrite:
+        raise ValueError(f"would overwrite {str(path)!r}; pass --overwrite or choose another "
+                         f"{option}")
+    return path
 
 
 def write(text: str) -> None:

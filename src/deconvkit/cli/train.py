@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from .common import nonnegative_int, positive_float, positive_int, write
+from pathlib import Path
+
+from .common import (check_output_path, nonnegative_int, positive_float, positive_int,
+                     write)
+
+
+def _check_outputs(train, args) -> None:
+    """Every file train_and_report writes can be written: checked before any training.
+
+    Existing files are left to :func:`deconvkit.train.train_and_report`, which refuses
+    them all at once unless ``--overwrite``; missing folders are created by it.
+    """
+    option = "--report" if args.report is not None else "--out"
+    paths = train.output_paths(args.out, args.report)
+    figures = [] if args.no_figures else [Path(f"{paths['prefix']}{f}") for f in train.FIGURES]
+    for path in [paths["json"], paths["markdown"], *figures]:
+        check_output_path(path, option, overwrite=True, make_parents=True)
+
 
 def run(args) -> int:
     import dataclasses
 
     from .. import train
 
+    _check_outputs(train, args)
     preset = train.QUICK if args.quick else train.FULL
     data = dataclasses.replace(preset["data"], **{k: v for k, v in dict(
         n_train=args.n_train, n_val=args.n_val, size=args.size, seed=args.data_seed).items()
