@@ -182,8 +182,8 @@ def test_explain_rejects_bad_geometry(kw, match):
      ["the transposed output z", "MAX_POSITIONS"]),
     (dict(input_size=(1, 1), kernel_size=(1001, 1001), padding=500), ["the kernel"]),
     (dict(input_size=(300, 300), kernel_size=11), ["C would have", "MAX_PRODUCTS"]),
-    (dict(input_size=(3000, 3000), full=True), ["full=True", "MAX_MATRIX_ENTRIES", "--full"]),
-    (dict(input_size=(40, 40), full=True), ["full=True", "MAX_MATRIX_ENTRIES"]),
+    (dict(input_size=(3000, 3000), full=True), ["the input x", "MAX_POSITIONS"]),
+    (dict(input_size=(40, 40), full=True), ["full=True", "MAX_MATRIX_ENTRIES", "--full"]),
     (dict(input_size=(1,) * 17, kernel_size=1), ["at most 16 axes"]),
 ])
 def test_explain_refuses_what_it_cannot_print_before_building_it(kw, words):

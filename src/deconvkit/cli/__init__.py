@@ -4,7 +4,7 @@ Each subcommand is a module here whose ``add(subparsers)`` declares its options 
 ``run``, a function ``(args) -> int``; add a new one to :data:`COMMANDS`. The shared
 parser class, argument types and output are in :mod:`.common`.
 Arguments are parsed into Python values here, every number bounded (integers by
-:data:`.common.MAX_INT`), and handed to the library, which canonicalizes them; its
+the library's ``MAX_INT``), and handed to the library, which canonicalizes them; its
 ``ValueError``/``TypeError`` become a one-line error and exit status 2, like
 argparse's own usage errors, and so do an ``OSError`` (a file that cannot be
 written) and a ``MemoryError``. Output paths are checked before any work.

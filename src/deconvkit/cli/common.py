@@ -8,17 +8,13 @@ import os
 import sys
 from pathlib import Path
 
+from .._checks import MAX_INT  # the largest integer any option takes, as in the library
+
 __all__ = ["EXIT_USAGE", "MAX_INT", "Parser", "parse_sizes", "parse_ints",
            "parse_output_padding", "parse_padding", "parse_weights", "positive_int",
            "nonnegative_int", "positive_float", "check_output_path", "write"]
 
 EXIT_USAGE = 2
-
-MAX_INT = 2**31 - 1
-"""Largest integer any option takes (sizes, strides, paddings, rounds, seeds...).
-
-The same bound as the library's ``MAX_INT`` for integer arguments; checked while
-parsing, so that no option reaches the library as a number it cannot hold."""
 
 
 class Parser(argparse.ArgumentParser):

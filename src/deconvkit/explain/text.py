@@ -4,7 +4,8 @@ The convolution maps ``x`` (the input, size ``n``) to ``y = C x`` (size ``m``); 
 transposed convolution maps ``y`` to ``z = Cᵀ y`` (size ``t``, by default ``n``).
 Every matrix entry comes from :mod:`deconvkit.functional.matrix` (its
 ``matrix_entries`` and the sparse builder ``build``), the zero insertion and the
-pad-or-crop of the fractionally strided view from :mod:`deconvkit.functional.direct`,
+pad-or-crop of the fractionally strided view from the library's own (those of the
+direct algorithm),
 every size from :class:`~deconvkit.geometry.ConvSpec`, and every explanation ends
 with numerical checks against :func:`deconvkit.conv`, :func:`deconvkit.conv_transpose`
 and :func:`deconvkit.conv_matrix`.
@@ -22,7 +23,8 @@ import math
 import numpy as np
 
 from ..functional import conv, conv_matrix, conv_transpose
-from ..functional.direct import insert_zeros, pad_or_crop
+from ..functional._layout import insert_zeros
+from ..functional.direct import pad_or_crop
 from ..functional.matrix import build, matrix_entries
 from ..geometry import ConvSpec
 from ..testing import rel_error
@@ -65,7 +67,8 @@ def make_spec(input_size, kernel_size=3, *, stride=1, padding=0, dilation=1,
     Returns
     -------
     spec : ConvSpec
-        Raises ``ValueError`` or ``TypeError`` for arguments with no valid geometry.
+        Raises ``ValueError`` or ``TypeError`` for arguments with no valid geometry,
+        or whose input or conv output has more than :data:`MAX_POSITIONS` positions.
 
     Examples
     --------
@@ -83,6 +86,9 @@ def make_spec(input_size, kernel_size=3, *, stride=1, padding=0, dilation=1,
                            dilation=dilation, output_padding=output_padding or 0,
                            input_size=input_size)
     m = spec.conv_output_size(input_size)
+    for what, size in (("the input x", input_size), ("the conv output y", m)):
+        _check_count(input_size, spec, f"{what} ({size_str(size)})", math.prod(size),
+                     "positions", MAX_POSITIONS, "MAX_POSITIONS")
     if output_padding is None:
         return spec.with_output_size(m, input_size)
     spec.transpose_output_size(m)  # raises when the padding leaves no output
@@ -176,14 +182,10 @@ def _view_positions(spec, shape):
     The library's own zero insertion and pad-or-crop (those of the direct
     algorithm's transposed convolution) applied to the 1-based flat positions of
     ``y``: ``(inserted, padded)`` int arrays in which 0 marks an inserted or padded
-    zero. Arrays of names and of numbers go through them alike. The pads go first and
-    the crops second, so that a crop longer than the zero-inserted array (possible with
-    a large ``output_padding``) still leaves ``t + d(k-1)`` positions.
+    zero. Arrays of names and of numbers go through them alike.
     """
     inserted = insert_zeros(_positions(shape), spec.stride)
-    pairs = spec.transposed_padding()
-    padded = pad_or_crop(inserted, [(max(lo, 0), max(hi, 0)) for lo, hi in pairs])
-    padded = pad_or_crop(padded, [(min(lo, 0), min(hi, 0)) for lo, hi in pairs])
+    padded = pad_or_crop(inserted, spec.transposed_padding())
     return inserted[0, 0], padded[0, 0]
 
 
@@ -266,12 +268,16 @@ def _check_explainable(spec, n, m, t, full):
     checks += [("C", math.prod(m) * math.prod(k), "kernel taps", MAX_PRODUCTS, "MAX_PRODUCTS"),
                ("the stride-1 view of Cᵀ", math.prod(t) * math.prod(k), "kernel-tap products",
                 MAX_PRODUCTS, "MAX_PRODUCTS")]
-    for what, count, unit, limit, name in checks:
-        if count > limit:
-            raise ValueError(
-                f"input_size {size_str(n)} with {spec.describe()} is too large to explain: "
-                f"{what} would have {count:,} {unit}, more than {limit:,} ({name}); give a "
-                "smaller input_size (--input), kernel_size, stride, padding or dilation")
+    for check in checks:
+        _check_count(n, spec, *check)
+
+
+def _check_count(n, spec, what, count, unit, limit, name):
+    if count > limit:
+        raise ValueError(
+            f"input_size {size_str(n)} with {spec.describe()} is too large to explain: "
+            f"{what} would have {count:,} {unit}, more than {limit:,} ({name}); give a "
+            "smaller input_size (--input), kernel_size, stride, padding or dilation")
 
 
 # ---------------------------------------------------------------------- sections
