@@ -202,7 +202,7 @@ def check_output_path(path, option: str, *, overwrite: bool = False,
     >>> check_output_path("no-such-folder/x.md", "--markdown")
     Traceback (most recent call last):
     ...
-    ValueError: --markdown: expected a file path in an existing folder, got 'no-such-folder/x.md' (no folder 'no-such-folder')
+    ValueError: --markdown: expected a file path in an existing folder, got ... (no folder 'no-such-folder')
     """
     path = Path(path)
     if path.is_dir():
