@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import check_output_path, positive_float, positive_int
+from .common import MAX_SECONDS, check_output_path, positive_int, seconds, thread_count
 
 
 def _write_markdown(path, text: str) -> None:
@@ -60,8 +60,9 @@ def add(subparsers) -> None:
                    help="deconvkit method (default auto)")
     p.add_argument("--rounds", type=positive_int, default=5,
                    help="rounds; each runner times one block of calls per round (default 5)")
-    p.add_argument("--block-time", type=positive_float, default=0.5, metavar="SECONDS",
-                   help="length of one runner's block of consecutive calls (default 0.5)")
+    p.add_argument("--block-time", type=seconds, default=0.5, metavar="SECONDS",
+                   help="length of one runner's block of consecutive calls, at most "
+                        f"{MAX_SECONDS:g}; 0 for the shortest, 3 calls (default 0.5)")
     p.add_argument("--markdown", metavar="PATH",
                    help="also write the table as Markdown (in an existing folder)")
     p.add_argument("--overwrite", action="store_true",
@@ -72,6 +73,6 @@ def add(subparsers) -> None:
     p.add_argument("--batch", type=positive_int, help="--training batch size (default 16)")
     p.add_argument("--size", type=positive_int,
                    help="--training image size, a multiple of 8 (default 64)")
-    p.add_argument("--threads", type=positive_int, metavar="N",
+    p.add_argument("--threads", type=thread_count, metavar="N",
                    help="--training threads of deconvkit and PyTorch (default: deconvkit's)")
     p.set_defaults(run=run)

@@ -12,9 +12,13 @@ from .._checks import MAX_INT  # the largest integer any option takes, as in the
 
 __all__ = ["EXIT_USAGE", "MAX_INT", "Parser", "parse_sizes", "parse_ints",
            "parse_output_padding", "parse_padding", "parse_weights", "positive_int",
-           "nonnegative_int", "positive_float", "check_output_path", "write"]
+           "nonnegative_int", "thread_count", "positive_float", "seconds", "MAX_SECONDS",
+           "check_output_path", "write"]
 
 EXIT_USAGE = 2
+
+MAX_SECONDS = 60.0
+"""Longest timing block (``bench --block-time``): a block's timings are kept in memory."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -59,8 +63,24 @@ def nonnegative_int(text: str) -> int:
     return _int(text, minimum=0)
 
 
+def thread_count(text: str) -> int:
+    """A number of threads, from 1 to :data:`MAX_INT`.
+
+    >>> thread_count("2")
+    2
+    """
+    return _int(text, "number of threads", 1)
+
+
+def _float(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
 def positive_float(text: str) -> float:
-    """A finite number > 0 (seconds, learning rates).
+    """A finite number > 0 (learning rates).
 
     >>> positive_float("0.5")
     0.5
@@ -69,12 +89,26 @@ def positive_float(text: str) -> float:
     ...
     argparse.ArgumentTypeError: expected a finite number > 0, got 'nan'
     """
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = _float(text)
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A duration from 0 to :data:`MAX_SECONDS` seconds (0: as short as possible).
+
+    >>> seconds("0"), seconds("0.5")
+    (0.0, 0.5)
+    >>> seconds("-1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a number of seconds from 0 to 60, got '-1'
+    """
+    value = _float(text)
+    if not 0 <= value <= MAX_SECONDS:  # also false for NaN
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds from 0 to {MAX_SECONDS:g}, got {text!r}")
     return value
 
 
