@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-__all__ = ["MAX_INT", "IntTypeError", "check_int", "is_int", "per_axis", "describe",
+__all__ = ["MAX_INT", "MAX_NDIM", "IntTypeError", "check_int", "is_int", "per_axis", "describe",
            "available_bytes", "format_bytes", "check_allocation"]
 
 
@@ -27,6 +27,9 @@ class IntTypeError(TypeError, ValueError):
 
 MAX_INT = 2**31 - 1
 """Largest size, stride, padding or dilation accepted (products of two stay in int64)."""
+
+MAX_NDIM = 62
+"""Most spatial axes a convolution may have (NumPy arrays have at most 64 axes)."""
 
 
 def is_int(value) -> bool:

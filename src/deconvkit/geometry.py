@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._checks import MAX_INT, check_int, describe, is_int, per_axis
+from ._checks import MAX_INT, MAX_NDIM, check_int, describe, is_int, per_axis
 
 __all__ = ["ConvSpec", "same_padding", "padding_pairs", "MAX_INT"]
 
@@ -127,8 +127,8 @@ class ConvSpec:
         if isinstance(k, (str, bytes)) or not hasattr(k, "__len__"):
             raise TypeError(f"kernel_size must be an int or a tuple of ints, got {describe(k)}")
         ndim = len(k)
-        if ndim < 1:
-            raise ValueError("kernel_size must have at least one spatial axis, got ()")
+        if not 1 <= ndim <= MAX_NDIM:
+            raise ValueError(f"kernel_size must have 1 to {MAX_NDIM} spatial axes, got {ndim}")
         fields = {
             "kernel_size": per_axis(k, ndim, "kernel_size", 1),
             "stride": per_axis(self.stride, ndim, "stride", 1),
@@ -177,7 +177,8 @@ class ConvSpec:
         for a transposed convolution of input size ``m`` the padding is that of the
         forward convolution whose input has size ``output_size`` (default ``m * s``).
         """
-        ndim = check_int(ndim, "ndim")
+        ndim = check_int(ndim, "ndim", 1, MAX_NDIM)
+        output_padding = per_axis(output_padding, ndim, "output_padding", 0)
         kernel_size = per_axis(kernel_size, ndim, "kernel_size", 1)
         stride = per_axis(stride, ndim, "stride", 1)
         dilation = per_axis(dilation, ndim, "dilation", 1)
@@ -185,12 +186,12 @@ class ConvSpec:
             input_size = _sizes(input_size, ndim, "input_size")
         if output_size is not None and not transposed:
             raise ValueError("output_size applies to the transposed convolution only")
-        if output_size is not None and output_padding != 0 and output_padding != (0,) * ndim:
+        if output_size is not None and any(output_padding):
             raise ValueError("give output_padding or output_size, not both")
         if output_size is not None:
             output_size = _sizes(output_size, ndim, "output_size")
         elif transposed and isinstance(padding, str) and padding.lower() == "same":
-            if output_padding != 0 and output_padding != (0,) * ndim:
+            if any(output_padding):
                 raise ValueError("padding='same' sets the transposed output size to "
                                  "input * stride; pass output_size instead of output_padding")
             if input_size is None:

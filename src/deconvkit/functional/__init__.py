@@ -87,9 +87,10 @@ def conv(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, method="aut
 
     Notes
     -----
-    An empty batch gives an empty result. A NaN or Inf in ``x`` or ``w`` reaches the
-    outputs whose sums contain it, as in the definition (and in PyTorch): such calls run
-    by the explicit matrix, whatever ``method`` says, when it fits in memory.
+    An empty batch gives an empty result. A NaN or Inf in ``x`` or ``w`` gives PyTorch's
+    pattern: each output is the sum of ``w * x_pad`` over every tap, zero padding
+    included. Such calls run by ``"gemm"``, whatever ``method`` says, when it fits in
+    memory (FFTs would spread a NaN everywhere).
 
     ``y[n, o, i] = b[o] + sum_{c, j} w[o, c, j] * x_pad[n, g*C_in/groups + c, i*s + j*d]``
     and ``out = floor((n + p_lo + p_hi - d(k-1) - 1) / s) + 1`` per axis.
@@ -122,7 +123,8 @@ def conv(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, method="aut
     out_shape = (x.shape[0], w.shape[0]) + spec.conv_output_size(x.shape[2:])
     if x.shape[0] == 0:
         return np.zeros(out_shape, dtype)
-    y = algorithm(method, "conv", (x, w), w.shape, spec, out_shape).conv(x, w, spec)
+    with np.errstate(invalid="ignore"):     # NaN from Inf operands is the contract
+        y = algorithm(method, "conv", (x, w), w.shape, spec, out_shape).conv(x, w, spec)
     assert y.shape == out_shape and y.dtype == dtype
     return _add_bias(owned(y, x, w), b)
 
@@ -205,8 +207,9 @@ def conv_transpose(x, w, b=None, *, stride=1, padding=0, output_padding=0, outpu
     out_shape = (x.shape[0], w.shape[1] * groups) + spec.transpose_output_size(x.shape[2:])
     if x.shape[0] == 0:
         return np.zeros(out_shape, dtype)
-    y = algorithm(method, "conv_transpose", (x, w), w.shape, spec,
-                  out_shape).conv_transpose(x, w, spec)
+    with np.errstate(invalid="ignore"):
+        y = algorithm(method, "conv_transpose", (x, w), w.shape, spec,
+                      out_shape).conv_transpose(x, w, spec)
     assert y.shape == out_shape and y.dtype == dtype
     return _add_bias(owned(y, x, w), b)
 

@@ -15,7 +15,7 @@ from . import _cost, _memory, direct, fft, gemm, matrix, polyphase
 
 ALGORITHMS = {m.NAME: m for m in (matrix, direct, gemm, polyphase, fft)}
 OPERATIONS = ("conv", "conv_transpose", "conv_weight_grad", "conv_transpose_weight_grad")
-EXACT = "matrix"   # computes non-finite operands: each output sums exactly its products
+EXACT = "gemm"     # computes non-finite operands with PyTorch's products (see algorithm())
 
 
 def available_methods() -> tuple[str, ...]:
@@ -87,8 +87,15 @@ def finite(*arrays) -> bool:
 
 
 def algorithm(method, operation, arrays, w_shape, spec, out_shape, dy_shape=None):
-    """The algorithm module to run: ``method``, or the plan's choice for ``"auto"``; the
-    exact method when an operand is not finite (if it fits in memory)."""
+    """The algorithm module to run: ``method``, or the plan's choice for ``"auto"``.
+
+    When an operand holds a NaN or an Inf, :data:`EXACT` runs instead (if it fits in
+    memory): its products are those of the definition as PyTorch computes it, the
+    convolution's ``w * x_pad`` over every tap (zero padding included, so ``0 * inf`` is
+    NaN there too) and the transposed convolution's ``x[i] * w[j]`` scattered and
+    cropped, with no inserted zeros. FFTs would spread a NaN over the whole output, and
+    polyphase and direct multiply by zeros that are not in the definition.
+    """
     x = arrays[0]
     name = _memory.plan(method, operation, x.shape, w_shape, spec, x.dtype, out_shape,
                         dy_shape)

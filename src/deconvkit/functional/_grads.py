@@ -117,7 +117,8 @@ def conv_weight_grad(x, dy, kernel_size=None, *, stride=1, padding=0, dilation=1
     if x.shape[0] == 0:
         return np.zeros(w_shape, x.dtype)
     algo = _algorithm(method, "conv_weight_grad", (x, dy), w_shape, spec, w_shape, dy.shape)
-    return owned(weight_grad(x, dy, spec, algo), x, dy)
+    with np.errstate(invalid="ignore"):     # NaN from Inf operands is the contract
+        return owned(weight_grad(x, dy, spec, algo), x, dy)
 
 
 def conv_transpose_weight_grad(x, dy, kernel_size=None, *, stride=1, padding=0, dilation=1,
@@ -172,7 +173,8 @@ def conv_transpose_weight_grad(x, dy, kernel_size=None, *, stride=1, padding=0, 
         return np.zeros(w_shape, x.dtype)
     algo = _algorithm(method, "conv_transpose_weight_grad", (x, dy), w_shape, spec, w_shape,
                       dy.shape)
-    return owned(weight_grad(dy, x, spec, algo), x, dy)
+    with np.errstate(invalid="ignore"):
+        return owned(weight_grad(dy, x, spec, algo), x, dy)
 
 
 def conv_matrix(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1, spec=None):

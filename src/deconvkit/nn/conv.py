@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .._checks import check_int, describe, is_int, per_axis
+from .._checks import MAX_NDIM, check_int, describe, is_int, per_axis
 from .. import functional as F
 from ..geometry import ConvSpec
 from . import init as initializers
@@ -21,8 +21,6 @@ from .module import Module, Parameter, as_rng, check_bool, check_dtype, check_pa
 
 __all__ = ["Conv", "ConvTranspose", "Deconvolution", "upsampling_geometry"]
 
-MAX_NDIM = 62
-"""Most spatial axes a layer may have (NumPy arrays have at most 64 axes)."""
 
 
 def _kernel_size(kernel_size, ndim):
