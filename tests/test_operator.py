@@ -62,3 +62,9 @@ def test_operator_takes_a_spec_and_is_importable_from_the_top():
     import pytest
     with pytest.raises(TypeError, match="not both"):
         dk.ConvOperator(np.ones((1, 1, 3)), (1, 8), spec=spec, stride=2)
+
+
+def test_matmat_of_no_columns_is_empty():
+    op = ConvOperator(np.ones((2, 1, 1)), (1, 3))
+    assert op.matmat(np.ones((3, 0))).shape == (6, 0)
+    assert op.rmatmat(np.ones((6, 0))).shape == (3, 0)

@@ -24,6 +24,8 @@ from .functional import _layout
 
 __all__ = ["get_num_threads", "set_num_threads", "available_cores"]
 
+MAX_THREADS = 1024
+
 
 def available_cores() -> int:
     """Cores this process may run on (the CPU affinity mask where the OS has one)."""
@@ -51,7 +53,7 @@ def set_num_threads(n: int) -> None:
         ``threadpoolctl`` is installed (otherwise set ``OPENBLAS_NUM_THREADS=1``
         before importing NumPy).
     """
-    n = check_int(n, "the number of threads")
+    n = check_int(n, "the number of threads", 1, MAX_THREADS)
     _layout.POOL.resize(n)
     try:
         from threadpoolctl import threadpool_limits

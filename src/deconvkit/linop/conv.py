@@ -94,6 +94,9 @@ class ConvOperator(LinearOperator):
         if np.iscomplexobj(m):
             return self._apply(fn, m.real, shape) + 1j * self._apply(fn, m.imag, shape)
         k = m.shape[1]
+        if k == 0:
+            return np.zeros((math.prod(self.dimsd if shape == self.dims else self.dims), 0),
+                            self.dtype)
         batch = np.ascontiguousarray(m.T, dtype=self.dtype).reshape((k,) + shape)
         return fn(batch).reshape(k, -1).T
 
