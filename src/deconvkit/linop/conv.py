@@ -98,7 +98,19 @@ class ConvOperator(LinearOperator):
             return np.zeros((math.prod(self.dimsd if shape == self.dims else self.dims), 0),
                             self.dtype)
         batch = np.ascontiguousarray(m.T, dtype=self.dtype).reshape((k,) + shape)
-        return fn(batch).reshape(k, -1).T
+        return np.ascontiguousarray(fn(batch).reshape(k, -1).T)
+
+    def matvec(self, x):
+        return super().matvec(_array(x, "x"))
+
+    def rmatvec(self, x):
+        return super().rmatvec(_array(x, "x"))
+
+    def matmat(self, X):
+        return super().matmat(_array(X, "X"))
+
+    def rmatmat(self, X):
+        return super().rmatmat(_array(X, "X"))
 
     def _matvec(self, v):
         return self._apply(self.forward, np.reshape(v, (-1, 1)), self.dims).reshape(-1)
@@ -111,3 +123,15 @@ class ConvOperator(LinearOperator):
 
     def _rmatmat(self, m):
         return self._apply(self.adjoint, m, self.dimsd)
+
+
+def _array(a, name):
+    """``a`` as an array of numbers, or a ``TypeError`` in the library's words."""
+    try:
+        a = np.asarray(a)
+    except (ValueError, TypeError):
+        raise TypeError(f"{name} must be an array of numbers, got a ragged or mixed "
+                        f"{type(a).__name__}") from None
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{name} must be an array of numbers, got dtype {a.dtype}")
+    return a
