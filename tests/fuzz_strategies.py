@@ -710,11 +710,20 @@ wild_geometry = st.recursive(
 """Anything a user might pass for a stride, a padding, a size: mostly nonsense."""
 
 
+huge_geometry = st.one_of(
+    st.sampled_from(HUGE),
+    st.lists(st.one_of(st.integers(0, 3), st.sampled_from(HUGE)), min_size=1, max_size=3)
+    .map(tuple),
+)
+"""Ints of the right type but huge: the library must refuse them (or compute a small
+result) without blowing up time or memory."""
+
+
 def maybe_wild(valid, wild_flag):
-    """``valid`` values, or in wild mode sometimes a wild one instead."""
+    """``valid`` values, or in wild mode sometimes a wild or a huge one instead."""
     if not wild_flag:
         return valid
-    return st.one_of(valid, valid, wild_geometry)
+    return st.one_of(valid, valid, wild_geometry, huge_geometry)
 
 
 def per_axis(values, ndim):

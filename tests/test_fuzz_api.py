@@ -312,10 +312,11 @@ def matrix_problems(draw):
     if isinstance(x, np.ndarray) and x.ndim >= 3:
         input_shape = x.shape[1:]
         if case["wild"] and draw(st.booleans()):
+            sizes = st.one_of(st.integers(-1, 8), st.sampled_from([10**6, 10**8, 2**40, 2**63]))
             input_shape = draw(st.one_of(
                 wild_geometry,
-                st.tuples(*[st.one_of(st.integers(-1, 8), st.sampled_from([10**6, 2**40, 2**63]))
-                            for _ in input_shape])))
+                st.tuples(*[sizes for _ in input_shape]),
+                st.tuples(st.just(input_shape[0]), *[sizes for _ in input_shape[1:]])))
     else:
         input_shape = draw(wild_geometry)
     return dict(case, kw=kw, input_shape=input_shape,
@@ -689,20 +690,26 @@ def test_set_num_threads(n):
             return
         assert is_int(n) and 1 <= n, f"set_num_threads accepted {n!r}"
         assert dk.get_num_threads() == n
-        x, w = np.ones((1, 4, 8)), np.ones((4, 1, 3))
-        y = guarded(dk.conv_transpose, x, w, stride=2, groups=4)
-        assert not isinstance(y, Refused), y
+        # a call that uses the thread pool must still work
+        x, w, kw = _pool_case()
+        y = guarded(dk.conv_transpose, x, w, **kw)
+        assert not isinstance(y, Refused), f"with {n} threads conv_transpose refused: {y}"
     finally:
         dk.set_num_threads(before)
+
+
+def _pool_case():
+    """A depthwise large-stride problem whose polyphase path uses the thread pool."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 16, 16, 16), dtype=np.float32)
+    w = rng.standard_normal((16, 1, 32, 32), dtype=np.float32)
+    return x, w, dict(stride=16, padding=8, groups=16, method="polyphase")
 
 
 def test_set_num_threads_while_other_threads_compute():
     """Changing the thread count while other threads run conv_transpose: no RuntimeError
     ("cannot schedule new futures after shutdown"), the same results."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((1, 16, 16, 16), dtype=np.float32)
-    w = rng.standard_normal((16, 1, 32, 32), dtype=np.float32)
-    kw = dict(stride=16, padding=8, groups=16, method="polyphase")  # uses the pool
+    x, w, kw = _pool_case()
     before = dk.get_num_threads()
     want = dk.conv_transpose(x, w, **kw)
     errors, done = [], threading.Event()
