@@ -438,7 +438,7 @@ def _torch():
 def _feasible(sizes, geo):
     """Whether PyTorch can run the problem with explicit padding in reasonable memory."""
     limit = 4096
-    return all(v <= limit for v in sizes) and all(v <= limit for v in geo.s + geo.d) and \
+    return geo.ndim <= 3 and all(v <= limit for v in sizes) and all(v <= limit for v in geo.s + geo.d) and \
         all(lo + hi <= limit for lo, hi in geo.pads) and all(e <= limit for e in geo.e)
 
 
@@ -788,7 +788,12 @@ MAX_KERNEL = {1: 4, 2: 3, 3: 2}
 
 def oracle_window(x, w, b, s, d, groups, starts, sizes):
     """The window ``[lo, lo + n)`` per axis of the zero-extended full scatter of
-    ``conv_transpose`` (PyTorch, float64): every framework's transposed convolution."""
+    ``conv_transpose`` (PyTorch, float64): every framework's transposed convolution.
+    Geometry PyTorch cannot take (huge strides, 4-d) goes to the index-formula gather."""
+    geo = Geometry(tuple(w.shape[2:]), tuple(s), tuple((lo, 0) for lo in starts), tuple(d),
+                   None, groups)
+    if not _feasible(x.shape[2:] + tuple(sizes), geo) or any(lo < -4096 for lo in starts):
+        return gather_conv_transpose(x, w, b, geo, tuple(sizes))
     full = _tconvT(len(s))(_t(x), _t(w), None, stride=tuple(s), padding=0,
                            dilation=tuple(d), groups=groups)
     y = window(full, starts, sizes)
