@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 # ---------------------------------------------------------------------------- settings
 
 CALL_SECONDS = 3.0            # one library call; a refusal should take milliseconds
-MEMORY_HEADROOM = 3 << 30     # address space a call may add (bytes); tiny inputs only
-ORACLE_MAX_ELEMENTS = 200_000  # compare with an oracle only below this output size
+MEMORY_HEADROOM = 2 << 30     # address space a call may add (bytes); tiny inputs only
+ORACLE_MAX_ELEMENTS = 50_000  # compare with an oracle only below this output size
 
 
 def fuzz_settings(**overrides):

@@ -813,6 +813,8 @@ def test_nn_layers(case):
     assert is_int(cin) and is_int(cout) and cin >= 1 and cout >= 1, \
         f"{name} accepted channels {case['channels']!r}"
     w = layer.weight.data
+    if w.size > ORACLE_MAX_ELEMENTS or cin > 64:
+        return  # a large layer was built within the memory bound; nothing small to run
     dtype = w.dtype
     assert dtype in (np.float32, np.float64)
     nd = w.ndim - 2
@@ -838,6 +840,8 @@ def test_nn_layers(case):
     c_out = w.shape[1] * G if case["transposed"] else w.shape[0]
     check_result_array(y, (x, w, b), shape=(x.shape[0], c_out) + out, dtype=dtype,
                        what=f"{name}.forward")
+    if y.size > ORACLE_MAX_ELEMENTS:
+        return
     oracle = oracle_conv_transpose if case["transposed"] else oracle_conv
     terms = math.prod(w.shape[1:]) if not case["transposed"] else \
         w.shape[0] // G * math.prod(w.shape[2:])
