@@ -364,6 +364,7 @@ def test_conv_matrix(case):
     if ref is None:
         return
     shape, geo, out = ref
+    w = np.asarray(w)
     assert scipy.sparse.issparse(result), f"conv_matrix returned {type(result).__name__}"
     rows, cols = w.shape[0] * math.prod(out), math.prod(shape)
     assert result.shape == (rows, cols)
@@ -650,6 +651,7 @@ def test_conv_operator(case, data):
     if ref is None:
         return
     shape, geo, out = ref
+    w = np.asarray(w)
     rows, cols = w.shape[0] * math.prod(out), math.prod(shape)
     assert op.shape == (rows, cols), f"ConvOperator.shape {op.shape}, expected {(rows, cols)}"
     if rows * cols > 10**7:
