@@ -26,7 +26,7 @@ def run(args) -> int:
     from .. import bench
 
     if args.training:
-        if args.cases:
+        if args.cases is not None:
             raise ValueError("--cases does not apply to --training")
     elif (args.batch, args.size, args.threads) != (None, None, None):
         raise ValueError("--batch, --size and --threads apply to --training only")
@@ -34,9 +34,9 @@ def run(args) -> int:
         check_output_path(args.markdown, "--markdown", overwrite=args.overwrite)
     if args.training:
         return _run_training_bench(args)
-    names = [n.strip().upper() for n in args.cases.split(",")] if args.cases else None
+    names = None if args.cases is None else [n.strip().upper() for n in args.cases.split(",")]
     known = [c.name for c in bench.CASES]
-    if names and not set(names) <= set(known):
+    if names is not None and not set(names) <= set(known):
         raise ValueError(f"unknown case(s) {sorted(set(names) - set(known))}; known: {known}")
     cases = [c for c in bench.CASES if names is None or c.name in names]
     rows = bench.run(cases, rounds=args.rounds, block_time=args.block_time, method=args.method)
