@@ -10,6 +10,7 @@ A :class:`ConvSpec` describes the forward convolution; both operations share it.
 
 from .functional import (available_methods, choose_method, conv, conv_matrix, conv_transpose,
                          conv_transpose_weight_grad, conv_weight_grad)
+from ._checks import available_bytes, set_memory_limit
 from .geometry import ConvSpec
 from .threads import get_num_threads, set_num_threads
 
@@ -30,4 +31,5 @@ def __getattr__(name):
 
 __all__ = ["ConvSpec", "conv", "conv_transpose", "conv_weight_grad",
            "conv_transpose_weight_grad", "conv_matrix", "available_methods", "choose_method",
-           "get_num_threads", "set_num_threads", "ConvOperator"]
+           "get_num_threads", "set_num_threads", "ConvOperator",
+           "set_memory_limit", "available_bytes"]

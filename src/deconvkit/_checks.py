@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 __all__ = ["MAX_INT", "MAX_NDIM", "IntTypeError", "check_int", "is_int", "per_axis", "describe",
-           "available_bytes", "format_bytes", "check_allocation"]
+           "available_bytes", "set_memory_limit", "format_bytes", "check_allocation"]
 
 
 class IntTypeError(TypeError, ValueError):
@@ -114,19 +114,53 @@ def _in_range(v: int, value, name, minimum, maximum) -> int:
     return v
 
 
+_LIMIT = [None]
+
+
+def set_memory_limit(nbytes) -> None:
+    """Cap the memory deconvkit plans to use (``None``: no cap but the machine's).
+
+    Every call checks its output and working memory against :func:`available_bytes`
+    before it allocates; this lowers that figure, e.g. on a shared machine.
+
+    >>> set_memory_limit(2**30); available_bytes() <= 2**30
+    True
+    >>> set_memory_limit(None)
+    """
+    _LIMIT[0] = None if nbytes is None else check_int(nbytes, "nbytes", 1, 2**62)
+
+
 def available_bytes() -> int:
-    """Memory the process could allocate now: ``MemAvailable`` on Linux, else the
-    physical memory (``os.sysconf``), else 2**62 (no known limit)."""
+    """Memory the process could allocate now: the least of ``MemAvailable`` (Linux; else
+    the physical memory), the room left under ``ulimit -v`` (``RLIMIT_AS``) and the cap
+    of :func:`set_memory_limit`."""
+    room = [1 << 62]
     try:
         with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+            room += [int(line.split()[1]) * 1024 for line in f
+                     if line.startswith("MemAvailable:")]
     except OSError:
-        pass
+        try:
+            room.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            pass
+    room.append(_address_space_room())
+    if _LIMIT[0] is not None:
+        room.append(_LIMIT[0])
+    return max(min(room), 0)
+
+
+def _address_space_room() -> int:
+    """Bytes left under ``RLIMIT_AS``, or 2**62 without one."""
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft == resource.RLIM_INFINITY:
+            return 1 << 62
+        with open("/proc/self/status") as f:
+            size = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+        return soft - size
+    except (ImportError, OSError, ValueError, StopIteration):
         return 1 << 62
 
 
