@@ -60,12 +60,18 @@ def crop_pairs(crop, ndim: int, name: str = "crop") -> tuple[tuple[int, int], ..
 
 
 def checked_call_args(window, input_size):
-    """A ``*_call``'s arguments: a :class:`TransposeWindow` (or a ``ConvSpec``) and sizes."""
+    """A ``*_call``'s arguments: a :class:`TransposeWindow` (or a ``ConvSpec``) and sizes.
+
+    ``ValueError`` when the window has no output for ``input_size`` (as
+    ``conv_transpose`` with the spec would raise): there is no call to reproduce.
+    """
     if isinstance(window, ConvSpec):
         window = TransposeWindow.from_spec(window)
     elif not isinstance(window, TransposeWindow):
         raise TypeError(f"spec must be a ConvSpec or a TransposeWindow, got {describe(window)}")
-    return window, spatial_sizes(input_size, window.ndim)
+    input_size = spatial_sizes(input_size, window.ndim)
+    window.output_size(input_size)
+    return window, input_size
 
 
 @dataclass(frozen=True)

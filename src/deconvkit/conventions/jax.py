@@ -227,7 +227,8 @@ def jax_call(window: TransposeWindow, input_size) -> FrameworkCall:
              f"use_consistent_padding=True pass the forward padding {list(window.crop)}"] \
         if padding is pads else []
     if window.groups != 1:
-        notes.append("lax.conv_transpose has no groups: the kernel is block diagonal (exact)")
+        notes.append("lax.conv_transpose has no groups: the kernel is block diagonal (exact for "
+                     "finite inputs: a NaN or Inf also meets the zero blocks)")
     return FrameworkCall("jax", "jax.lax.conv_transpose", args, window.output_size(input_size),
                          fixup, layout_name(n, channels_last=True), channels_last=True,
                          notes=tuple(notes), inputs=("x", "rhs"), weight_groups=window.groups,

@@ -192,10 +192,12 @@ def keras_call(window: TransposeWindow, input_size) -> FrameworkCall:
         args["dilation_rate"] = _compact(d_eff)
     if dilate:
         notes.append("Keras rejects strides > 1 with dilation_rate > 1: the kernel is dilated "
-                     "with zeros instead (exact)")
+                     "with zeros instead (exact for finite "
+                     "inputs: a NaN or Inf also meets the inserted zeros)")
     if window.groups != 1:
         notes.append(f"Keras' ConvTranspose layers have no groups: the kernel is block "
-                     f"diagonal (exact, {window.groups}x the multiplications)")
+                     f"diagonal (exact for finite inputs, {window.groups}x the "
+                     f"multiplications; a NaN or Inf also meets the zero blocks)")
     win = TransposeWindow(k, window.stride, d_eff, tuple(
         (lo - a, hi - b) for (lo, hi), (a, b) in zip(window.crop, fixup)))
     size = win.output_size(input_size)

@@ -147,7 +147,7 @@ def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", dat
     if not 1 <= n <= 3:
         raise ValueError(f"`output_shape` must be of length 3, 4 or 5. Received: "
                          f"output_shape={describe(output_shape)} of length {n + 2}.")
-    shape = list(per_axis(shape, n + 2, "output_shape", 1))
+    shape = list(per_axis(shape, n + 2, "output_shape", 0))  # batch and channels may be 0
     fmt = DATA_FORMATS[n][0] if data_format is None else data_format
     if not isinstance(fmt, str) or fmt not in DATA_FORMATS[n]:
         raise ValueError(f"data_format must be one of {DATA_FORMATS[n]} for {n}-D, got {fmt!r}")
@@ -158,6 +158,9 @@ def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", dat
                          f"{shape}, got shapes {x.shape} and {f.shape}")
     x = channels_first(x, last)
     out_c, out_n = (shape[-1], shape[1:-1]) if last else (shape[1], shape[2:])
+    if min(out_n) < 1:
+        raise ValueError(f"output_shape's spatial sizes must be >= 1, got output_shape={shape} "
+                         f"({fmt})")
     _check_channels(x.shape, f.shape, shape[0], out_c)
     win = tf_window(x.shape[2:], f.shape[:n], out_n, _sequence(strides, n, last, "strides"),
                     _padding(padding, n, last), _sequence(dilations, n, last, "dilations"))
@@ -231,12 +234,14 @@ def tf_call(window: TransposeWindow, input_size) -> FrameworkCall:
     dilate = any(d != 1 for d in window.dilation)
     if dilate and isinstance(padding, list):
         notes.append("TensorFlow's CPU kernel for explicit padding has no dilation: the "
-                     "filter is dilated with zeros instead (exact)")
+                     "filter is dilated with zeros instead (exact for finite "
+                     "inputs: a NaN or Inf also meets the inserted zeros)")
     elif dilate:
         args["dilations"] = list(window.dilation)
     if window.groups != 1:
         notes.append(f"tf.nn.conv_transpose has no groups: the filter is block diagonal "
-                     f"(exact, {window.groups}x the multiplications)")
+                     f"(exact for finite inputs, {window.groups}x the "
+                     f"multiplications; a NaN or Inf also meets the zero blocks)")
     n = window.ndim
     return FrameworkCall("tensorflow", "tf.nn.conv_transpose", args, size, fixup,
                          layout_name(n, channels_last=True), channels_last=True,
