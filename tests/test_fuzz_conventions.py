@@ -135,9 +135,32 @@ def test_framework_call_and_run_call(case):
     geo = _geo(case["spec"])
     check_result_array(y, (x, w), shape=(x.shape[0], w.shape[1] * geo.groups) + out,
                        dtype=np.float64, what=f"run_call({call.framework})")
-    want = oracle_conv_transpose(x, w, None, geo, out)
+    w_run, geo_run = _as_framework_runs(call, w, geo)
+    want = oracle_conv_transpose(x, w_run, None, geo_run, out)
     assert_matches(y, want, dtype=np.float64, terms=w.shape[0] * math.prod(w.shape[2:]),
                    what=f"run_call({call.framework})")
+
+
+def _as_framework_runs(call, w, geo):
+    """The weight and geometry the framework itself runs: a block-diagonal weight without
+    groups (TensorFlow, Keras, JAX), zeros inserted into the kernel without dilation. For
+    finite values the same products as ``geo``; a NaN or Inf of one group's input also
+    meets the zero blocks (and inserted zeros) there, and 0 * NaN is NaN in the framework
+    as in PyTorch, so that is the reference."""
+    k, d, groups = geo.k, geo.d, geo.groups
+    if call.weight_groups != 1:
+        c_in, per = w.shape[:2]
+        size = c_in // groups
+        dense = np.zeros((c_in, per * groups) + w.shape[2:])
+        for g in range(groups):
+            dense[g * size:(g + 1) * size, g * per:(g + 1) * per] = w[g * size:(g + 1) * size]
+        w, groups = dense, 1
+    if call.weight_dilation is not None:
+        k = tuple((ki - 1) * di + 1 for ki, di in zip(k, d))
+        dilated = np.zeros(w.shape[:2] + k)
+        dilated[(slice(None), slice(None)) + tuple(slice(None, None, di) for di in d)] = w
+        w, d = dilated, (1,) * len(k)
+    return w, Geometry(k, geo.s, geo.pads, d, geo.r, groups)
 
 
 # ---------------------------------------------------------------------------- translate
