@@ -10,6 +10,7 @@ adapters, which is how the tests check that every emitted call is right.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 from .._checks import check_int, describe, is_int, per_axis
@@ -61,9 +62,27 @@ def framework_window(framework, input_size, kernel_size, **args) -> TransposeWin
                 "tensorflow needs output_size (tf.nn.conv_transpose's output_shape is "
                 "required: several output sizes map back to one input size under a stride); "
                 f"for input {input_size}, give one, e.g. from window_args('tensorflow', ...)")
+        _check_keywords(name, tensorflow.tf_window, args)
         size = args.pop("output_size")
         return tensorflow.tf_window(input_size, kernel_size, size, **args)
-    return _fn(name, "window")(input_size, kernel_size, **args)
+    fn = _fn(name, "window")
+    _check_keywords(name, fn, args)
+    return fn(input_size, kernel_size, **args)
+
+
+def _check_keywords(name, fn, args):
+    """``TypeError`` naming the framework's keywords for an unknown or a missing one."""
+    params = list(inspect.signature(fn).parameters.values())[2:]  # after the sizes
+    known = [p.name for p in params]
+    unknown = [key for key in args if key not in known]
+    if unknown:
+        raise TypeError(f"{name}'s arguments are {', '.join(known)}; got unknown "
+                        f"{', '.join(map(repr, unknown))}")
+    needed = [p.name for p in params if p.default is inspect.Parameter.empty
+              and p.name not in args]
+    if needed:
+        raise TypeError(f"{name} needs {', '.join(needed)} (of its arguments "
+                        f"{', '.join(known)}), got only {', '.join(args) or 'none'}")
 
 
 def _input_size(input_size, kernel_size):
