@@ -138,9 +138,9 @@ def _compact(values):
 
 def _coord_map(layer):
     """``(a, b)`` with input coordinate ``= a * output coordinate + b`` for one layer."""
-    if isinstance(layer, (str, bytes)) or not hasattr(layer, "__len__") or not layer:
+    if not isinstance(layer, (tuple, list)) or not layer or not isinstance(layer[0], str):
         raise TypeError(f"a layer must be a tuple (type, kernel_size, stride, pad[, dilation]) "
-                        f"or (type,), got {describe(layer)}")
+                        f"or (type,) with type a str, got {describe(layer)}")
     kind, *params = layer
     if kind in ("Convolution", "Pooling", "Deconvolution") and len(params) in (3, 4):
         k, s, p, d = (params + [1])[:4]
@@ -157,7 +157,10 @@ def _coord_map(layer):
                      "kernel_size, stride, pad[, dilation]) or a pointwise ('ReLU',)")
 
 
-def _to_ancestor(layers):
+def _to_ancestor(layers, name):
+    if not isinstance(layers, (tuple, list)):
+        raise TypeError(f"{name} must be a list of layers, each (type, kernel_size, stride, "
+                        f"pad[, dilation]) or (type,), got {describe(layers)}")
     a, b = Fraction(1), Fraction(0)
     for layer in layers:
         la, lb = _coord_map(layer)
@@ -190,8 +193,8 @@ def fcn_crop_offset(cropped, reference=()) -> int:
     ...                  ("Deconvolution", 4, 2, 0)])
     1
     """
-    a1, b1 = _to_ancestor(cropped)
-    a2, b2 = _to_ancestor(reference)
+    a1, b1 = _to_ancestor(cropped, "cropped")
+    a2, b2 = _to_ancestor(reference, "reference")
     if a1 != a2:
         raise ValueError(f"scale mismatch on crop (a = {a1 / a2})")
     offset = (b2 - b1) / a1
