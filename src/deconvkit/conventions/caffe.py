@@ -13,10 +13,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._checks import MAX_INT, check_int, describe, is_int, per_axis
+from .._checks import MAX_INT, check_int, describe, is_int
 from ..geometry import ConvSpec
 from ._call import Code, FrameworkCall
-from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name,
+from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name, per_axis,
+                      seq_len,
                       owned, run_transpose, spatial_sizes)
 
 __all__ = ["caffe_deconvolution", "caffe_window", "caffe_call", "fcn_crop_offset"]
@@ -26,7 +27,7 @@ def _repeated(value, n, name):
     """Caffe's repeated fields: given once for every axis or once per spatial axis."""
     if is_int(value):
         value = (value,)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+    if seq_len(value) is None:
         raise TypeError(f"{name} must be an int or a sequence of ints (once, or once per "
                         f"spatial dimension), got {describe(value)}")
     items = tuple(value)

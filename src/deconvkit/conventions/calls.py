@@ -13,11 +13,12 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
-from .._checks import check_int, describe, is_int, per_axis
-from ..geometry import ConvSpec, padding_pairs
+from .._checks import check_int, describe, is_int
+from ..geometry import ConvSpec
 from . import caffe, jax, keras, onnx, pytorch, tensorflow
 from ._call import FrameworkCall
-from ._window import TransposeWindow, array, as_array, checked_call_args, owned, spatial_sizes
+from ._window import (TransposeWindow, array, as_array, checked_call_args, owned, padding_pairs,
+                      per_axis, seq_len, spatial_sizes)
 
 __all__ = ["FRAMEWORKS", "framework_call", "framework_window", "run_call", "shift_warnings",
            "translate", "Translation", "canonical_name", "window_args"]
@@ -88,8 +89,8 @@ def _check_keywords(name, fn, args):
 def _input_size(input_size, kernel_size):
     """Spatial input sizes; an int is one per axis of ``kernel_size``."""
     ndim = None
-    if is_int(input_size) and not is_int(kernel_size) and hasattr(kernel_size, "__len__"):
-        ndim = len(kernel_size)
+    if is_int(input_size) and seq_len(kernel_size):
+        ndim = seq_len(kernel_size)
     return spatial_sizes(input_size, ndim)
 
 
@@ -101,8 +102,8 @@ def framework_call(framework, spec, input_size) -> FrameworkCall:
     framework : str
         One of :data:`FRAMEWORKS` or an alias.
     spec : ConvSpec or TransposeWindow
-    input_size : tuple of int
-        Spatial size of the transposed convolution's input.
+    input_size : tuple of int, or int
+        Spatial size of the transposed convolution's input (an int for every axis).
 
     Examples
     --------

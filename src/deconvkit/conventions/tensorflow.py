@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import MAX_INT, describe, per_axis
-from ..geometry import ConvSpec, padding_pairs, same_padding
+from .._checks import MAX_INT, describe
+from ..geometry import ConvSpec, same_padding
 from ._call import FrameworkCall, OutputShape
 from ._window import (TransposeWindow, as_array, channels_back, channels_first,
-                      checked_call_args, layout_name, owned, run_transpose, spatial_sizes)
+                      checked_call_args, layout_name, owned, padding_pairs, per_axis,
+                      run_transpose, seq_len, spatial_sizes)
 
 __all__ = ["tf_conv_transpose", "tf_window", "tf_call"]
 
@@ -54,8 +55,7 @@ def _padding(padding, n, channels_last):
         raise ValueError(f"explicit padding is only supported by conv2d_transpose; "
                          f"conv{n}d_transpose expects 'SAME' or 'VALID', got {describe(padding)}")
     expected = f"{n + 2} [before, after] pairs in data_format order"
-    if not hasattr(padding, "__iter__") or isinstance(padding, bytes) or \
-            not all(hasattr(p, "__len__") and not isinstance(p, (str, bytes)) for p in padding):
+    if seq_len(padding) is None or any(seq_len(p) is None for p in padding):
         raise TypeError(f"padding must be 'SAME', 'VALID' or {expected}, got {describe(padding)}")
     pairs = list(padding)
     if len(pairs) != n + 2 or any(len(p) != 2 for p in pairs):
@@ -140,7 +140,7 @@ def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", dat
            [ 3.,  3.,  7.,  4.]])
     """
     shape = output_shape.tolist() if isinstance(output_shape, np.ndarray) else output_shape
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
+    if seq_len(shape) is None:
         raise TypeError(f"output_shape must be a sequence of 3, 4 or 5 ints, got "
                         f"{describe(output_shape)}")
     n = len(shape) - 2
