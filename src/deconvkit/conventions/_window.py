@@ -91,6 +91,14 @@ def check_bytes(shape, itemsize, what: str) -> None:
                          "(RLIMIT_AS) leaves")
 
 
+def check_shape(shape, itemsize, what: str) -> None:
+    """``ValueError`` for a shape NumPy cannot hold even when it is empty: the product of
+    its non-zero sizes times ``itemsize`` beyond ``intp``."""
+    if math.prod(max(v, 1) for v in shape) * itemsize > np.iinfo(np.intp).max:
+        raise ValueError(f"{what} {tuple(shape)} is too large for an array (its non-zero "
+                         f"sizes multiply beyond {np.iinfo(np.intp).max} bytes), even empty")
+
+
 def spatial_sizes(value, ndim=None, name: str = "input_size") -> tuple[int, ...]:
     """Spatial sizes, each an int in ``[1, MAX_INT]``: ``ndim`` of them, or as many as given.
 
@@ -267,11 +275,11 @@ def run_transpose(x, w, b, window: TransposeWindow, *, method="auto", allow_empt
     dtype = np.result_type(x, w)
     if allow_empty and min(sizes) == 0:
         shape = (x.shape[0], w.shape[1] * window.groups) + sizes
-        check_bytes([max(v, 1) for v in shape], dtype.itemsize,
-                    "the (empty) output's shape")  # NumPy refuses shapes beyond int64 too
+        check_shape(shape, dtype.itemsize, "the output")
         return np.zeros(shape, dtype)
     out = window.output_size(spatial)
     c_out = w.shape[1] * window.groups
+    check_shape((x.shape[0], c_out) + out, dtype.itemsize, "the output")
     check_bytes((x.shape[0], c_out) + out, dtype.itemsize, "the output")
     spec, extra = window.to_spec(spatial)
     if spec is None:
