@@ -53,6 +53,10 @@ def ref_framework(name):
 
 
 def ref_sizes(value, ndim=None):
+    """Spatial sizes: a sequence of ints >= 1, or with ``ndim`` known one int for every
+    axis (as ConvSpec's size methods and framework_window take it)."""
+    if ndim is not None and is_int(value) and not isinstance(value, np.ndarray) and value >= 1:
+        return (int(value),) * ndim
     if not _is_seq(value) or not all(is_int(v) and v >= 1 for v in value) or not len(value):
         raise Invalid(f"input_size={value!r}")
     if ndim is not None and len(value) != ndim:
@@ -135,9 +139,32 @@ def test_framework_call_and_run_call(case):
     geo = _geo(case["spec"])
     check_result_array(y, (x, w), shape=(x.shape[0], w.shape[1] * geo.groups) + out,
                        dtype=np.float64, what=f"run_call({call.framework})")
-    want = oracle_conv_transpose(x, w, None, geo, out)
+    w_run, geo_run = _as_framework_runs(call, w, geo)
+    want = oracle_conv_transpose(x, w_run, None, geo_run, out)
     assert_matches(y, want, dtype=np.float64, terms=w.shape[0] * math.prod(w.shape[2:]),
                    what=f"run_call({call.framework})")
+
+
+def _as_framework_runs(call, w, geo):
+    """The weight and geometry the framework itself runs: a block-diagonal weight without
+    groups (TensorFlow, Keras, JAX), zeros inserted into the kernel without dilation. For
+    finite values the same products as ``geo``; a NaN or Inf of one group's input also
+    meets the zero blocks (and inserted zeros) there, and 0 * NaN is NaN in the framework
+    as in PyTorch, so that is the reference."""
+    k, d, groups = geo.k, geo.d, geo.groups
+    if call.weight_groups != 1:
+        c_in, per = w.shape[:2]
+        size = c_in // groups
+        dense = np.zeros((c_in, per * groups) + w.shape[2:])
+        for g in range(groups):
+            dense[g * size:(g + 1) * size, g * per:(g + 1) * per] = w[g * size:(g + 1) * size]
+        w, groups = dense, 1
+    if call.weight_dilation is not None:
+        k = tuple((ki - 1) * di + 1 for ki, di in zip(k, d))
+        dilated = np.zeros(w.shape[:2] + k)
+        dilated[(slice(None), slice(None)) + tuple(slice(None, None, di) for di in d)] = w
+        w, d = dilated, (1,) * len(k)
+    return w, Geometry(k, geo.s, geo.pads, d, geo.r, groups)
 
 
 # ---------------------------------------------------------------------------- translate
@@ -203,7 +230,7 @@ def test_translate(case):
         return
     assert isinstance(t.text(), str)
     try:
-        sizes = ref_sizes(m)
+        sizes = ref_sizes(m, len(k))
     except Invalid as why:
         raise AssertionError(f"translate accepted {why}") from None
     out = t.window.output_size(sizes)
@@ -286,6 +313,10 @@ def test_torch_conv_transpose(case, data):
         from fuzz_strategies import transpose_geometry
         geo, out = transpose_geometry(case["m"], case["k"], case["s"], p, case["d"], G,
                                       0 if out_size is not None else r, out_size)
+        if out_size is not None and any(ri >= si for ri, si in zip(geo.r, geo.s)):
+            # nn.ConvTransposeNd._output_padding: sizes from min to min + stride - 1 (not
+            # max(stride, dilation) as for output_padding)
+            raise Invalid(f"output_size {out} beyond min + stride - 1")
         state["geo"], state["out"] = geo, out
         shape = (x.shape[0], w.shape[1] * G) + out
         return shape[1:] if unbatched else shape
@@ -374,7 +405,8 @@ def test_onnx_conv(case, data):
         s = _onnx_attr(attrs["strides"], nd, "strides", 1, 1)
         d = _onnx_attr(attrs["dilations"], nd, "dilations", 1, 1)
         mode = attrs["auto_pad"]
-        if mode not in ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"):
+        if not isinstance(mode, str) or mode not in ("NOTSET", "SAME_UPPER", "SAME_LOWER",
+                                                     "VALID"):
             raise Invalid(f"auto_pad={mode!r}")
         if attrs["pads"] is not None and mode != "NOTSET":
             raise Invalid("pads with auto_pad")
@@ -416,7 +448,8 @@ def test_onnx_conv_transpose(case, data):
         if any(ri >= max(si, di) for ri, si, di in zip(r, s, d)):
             raise Invalid("output_padding")
         mode = attrs["auto_pad"]
-        if mode not in ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"):
+        if not isinstance(mode, str) or mode not in ("NOTSET", "SAME_UPPER", "SAME_LOWER",
+                                                     "VALID"):
             raise Invalid(f"auto_pad={mode!r}")
         if attrs["pads"] is not None and mode != "NOTSET":
             raise Invalid("pads with auto_pad")
@@ -679,8 +712,9 @@ def test_weight_helpers(ndim, groups, data):
     except Invalid as why:
         assert isinstance(y, Refused), f"dilated_weight accepted {why}"
     else:
-        if isinstance(y, Refused) and max(d) > 10**4:
-            y = None  # a refusal of a huge kernel is fine (its message was checked)
+        if isinstance(y, Refused) and (max(d) > 10**4 or _zero_d(dil)):
+            y = None  # a refusal of a huge kernel is fine (its message was checked), and
+            # so is one of a 0-d array (drawn in wild mode only), as everywhere in the fuzz
         assert not isinstance(y, Refused), f"dilated_weight refused valid dilation: {y}"
     if y is not None and not isinstance(y, Refused):
         want = np.zeros(w.shape[:2] + tuple((ki - 1) * di + 1 for ki, di in zip(k, d)))
@@ -689,7 +723,8 @@ def test_weight_helpers(ndim, groups, data):
         assert np.array_equal(y, want, equal_nan=True), "dilated_weight values"
     g = data.draw(maybe_wild(st.integers(1, 4), wild), label="groups")
     y = guarded(cv.block_diagonal_weight, w, g)
-    if is_int(g) and 1 <= g <= w.shape[0] and w.shape[0] % g == 0:
+    if is_int(g) and 1 <= g <= w.shape[0] and w.shape[0] % g == 0 and not (
+            _zero_d(g) and isinstance(y, Refused)):
         assert not isinstance(y, Refused), f"block_diagonal_weight refused groups={g}: {y}"
         per, size = w.shape[1], w.shape[0] // g
         want = np.zeros((w.shape[0], per * g) + k)
@@ -697,13 +732,22 @@ def test_weight_helpers(ndim, groups, data):
             want[i * size:(i + 1) * size, i * per:(i + 1) * per] = w[i * size:(i + 1) * size]
         check_result_array(y, (w,), shape=want.shape, dtype=w.dtype, what="block_diagonal")
         assert np.array_equal(y, want, equal_nan=True)
-    else:
+    elif not _zero_d(g):
         assert isinstance(y, Refused), f"block_diagonal_weight accepted groups={g!r}"
     fix = data.draw(maybe_wild(st.tuples(*[st.tuples(st.integers(-2, 3), st.integers(-2, 3))]
                                          * ndim), wild), label="fixup")
     y = guarded(cv.apply_fixup, w, fix)
     if not isinstance(y, Refused):
         check_result_array(y, (w,), dtype=w.dtype, what="apply_fixup")
+
+
+def _zero_d(value):
+    """A 0-d array, or a sequence holding one: fuzz_strategies.is_int takes a 0-d integer
+    array for an int (operator.index), the library's is_int does not; like every wild
+    value, it may be accepted or refused."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0
+    return isinstance(value, (tuple, list)) and any(_zero_d(v) for v in value)
 
 
 layers = st.one_of(

@@ -17,13 +17,86 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import MAX_INT, check_int, describe, is_int, per_axis
+import math
+
+from .. import _checks, geometry
+from .._checks import MAX_INT, check_allocation, check_int, describe, format_bytes, is_int
 from ..functional import conv_transpose, owned
 from ..functional.direct import insert_zeros
 from ..geometry import ConvSpec
 
 __all__ = ["TransposeWindow", "run_transpose", "apply_fixup", "block_diagonal_weight",
            "dilated_weight"]
+
+
+def seq_len(value):
+    """``len(value)`` of a sequence of values (a tuple, a list, an array of at least one
+    axis), ``None`` for anything else: a str or bytes, an int, a 0-d array, a scalar."""
+    if isinstance(value, (str, bytes)) or is_int(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return len(value) if value.ndim else None
+    if not hasattr(value, "__iter__"):
+        return None
+    try:
+        return len(value)
+    except TypeError:
+        return None
+
+
+def _not_zero_d(value, expected, name):
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        raise TypeError(f"{name} must be {expected}, got {describe(value)} (a 0-d array)")
+
+
+def per_axis(value, ndim: int, name: str, minimum: int = 0, maximum: int = MAX_INT):
+    """:func:`deconvkit._checks.per_axis`, a 0-d array refused in the library's words."""
+    _not_zero_d(value, f"an int or a sequence of {ndim} ints", name)
+    return _checks.per_axis(value, ndim, name, minimum, maximum)
+
+
+def padding_pairs(value, ndim: int):
+    """:func:`deconvkit.geometry.padding_pairs`, a 0-d array refused in the library's
+    words."""
+    _not_zero_d(value, f"an int, {ndim} ints or {ndim} (lo, hi) pairs", "padding")
+    return geometry.padding_pairs(value, ndim)
+
+
+def _address_space_left():
+    """Bytes the address-space limit (``RLIMIT_AS``, ``ulimit -v``) still allows, or
+    ``None`` without a limit (or where it cannot be read)."""
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return max(soft - int(line.split()[1]) * 1024, 0)
+    except (ImportError, OSError, ValueError, AttributeError):
+        pass
+    return None
+
+
+def check_bytes(shape, itemsize, what: str) -> None:
+    """``ValueError`` before allocating an array of ``shape`` that does not fit: beyond the
+    memory available or beyond what the process's address-space limit leaves."""
+    nbytes = math.prod(shape) * itemsize
+    check_allocation(nbytes, f"{what} {tuple(shape)}")
+    left = _address_space_left()
+    if left is not None and nbytes > left:
+        raise ValueError(f"{what} {tuple(shape)} would take {format_bytes(nbytes)}, more than "
+                         f"the {format_bytes(left)} the process's address-space limit "
+                         "(RLIMIT_AS) leaves")
+
+
+def check_shape(shape, itemsize, what: str) -> None:
+    """``ValueError`` for a shape NumPy cannot hold even when it is empty: the product of
+    its non-zero sizes times ``itemsize`` beyond ``intp``."""
+    if math.prod(max(v, 1) for v in shape) * itemsize > np.iinfo(np.intp).max:
+        raise ValueError(f"{what} {tuple(shape)} is too large for an array (its non-zero "
+                         f"sizes multiply beyond {np.iinfo(np.intp).max} bytes), even empty")
 
 
 def spatial_sizes(value, ndim=None, name: str = "input_size") -> tuple[int, ...]:
@@ -34,11 +107,11 @@ def spatial_sizes(value, ndim=None, name: str = "input_size") -> tuple[int, ...]
     if ndim is None:
         if is_int(value):
             ndim = 1
-        elif isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        elif seq_len(value) is None:
             raise TypeError(f"{name} must be a sequence of spatial sizes (ints >= 1), "
                             f"got {describe(value)}")
         else:
-            ndim = len(value)
+            ndim = seq_len(value)
         if ndim < 1:
             raise ValueError(f"{name} must have at least one spatial axis, got {describe(value)}")
     return per_axis(value, ndim, name, 1)
@@ -47,25 +120,31 @@ def spatial_sizes(value, ndim=None, name: str = "input_size") -> tuple[int, ...]
 def crop_pairs(crop, ndim: int, name: str = "crop") -> tuple[tuple[int, int], ...]:
     """``ndim`` pairs ``(lo, hi)`` of ints of either sign, bounded by ``MAX_INT``."""
     expected = f"{ndim} (lo, hi) pairs of ints (one per spatial axis)"
-    if isinstance(crop, (str, bytes)) or not hasattr(crop, "__iter__"):
+    if seq_len(crop) is None:
         raise TypeError(f"{name} must be {expected}, got {describe(crop)}")
     items = tuple(crop)
     if len(items) != ndim:
         raise ValueError(f"{name} must be {expected}, got {describe(crop)}")
     for pair in items:
-        if is_int(pair) or isinstance(pair, (str, bytes)) or not hasattr(pair, "__iter__"):
+        if seq_len(pair) is None:
             raise TypeError(f"{name} must be {expected}, got {describe(pair)} in "
                             f"{describe(crop)}")
     return tuple(per_axis(pair, 2, name, -MAX_INT) for pair in items)
 
 
 def checked_call_args(window, input_size):
-    """A ``*_call``'s arguments: a :class:`TransposeWindow` (or a ``ConvSpec``) and sizes."""
+    """A ``*_call``'s arguments: a :class:`TransposeWindow` (or a ``ConvSpec``) and sizes.
+
+    ``ValueError`` when the window has no output for ``input_size`` (as
+    ``conv_transpose`` with the spec would raise): there is no call to reproduce.
+    """
     if isinstance(window, ConvSpec):
         window = TransposeWindow.from_spec(window)
     elif not isinstance(window, TransposeWindow):
         raise TypeError(f"spec must be a ConvSpec or a TransposeWindow, got {describe(window)}")
-    return window, spatial_sizes(input_size, window.ndim)
+    input_size = spatial_sizes(input_size, window.ndim)
+    window.output_size(input_size)
+    return window, input_size
 
 
 @dataclass(frozen=True)
@@ -98,7 +177,7 @@ class TransposeWindow:
 
     def __post_init__(self):
         k = (self.kernel_size,) if is_int(self.kernel_size) else self.kernel_size
-        if isinstance(k, (str, bytes)) or not hasattr(k, "__len__") or len(k) < 1:
+        if not seq_len(k):
             raise TypeError(f"kernel_size must be an int or a tuple of ints, got {describe(k)}")
         ndim = len(k)
         fields = {"kernel_size": per_axis(k, ndim, "kernel_size", 1),
@@ -193,13 +272,18 @@ def run_transpose(x, w, b, window: TransposeWindow, *, method="auto", allow_empt
     """
     spatial = x.shape[2:]
     sizes = window.sizes(spatial)
+    dtype = np.result_type(x, w)
     if allow_empty and min(sizes) == 0:
-        return np.zeros((x.shape[0], w.shape[1] * window.groups) + sizes, np.result_type(x, w))
+        shape = (x.shape[0], w.shape[1] * window.groups) + sizes
+        check_shape(shape, dtype.itemsize, "the output")
+        return np.zeros(shape, dtype)
     out = window.output_size(spatial)
-    spec, extra = window.to_spec(spatial)
     c_out = w.shape[1] * window.groups
+    check_shape((x.shape[0], c_out) + out, dtype.itemsize, "the output")
+    check_bytes((x.shape[0], c_out) + out, dtype.itemsize, "the output")
+    spec, extra = window.to_spec(spatial)
     if spec is None:
-        y = np.zeros((x.shape[0], c_out) + out, np.result_type(x, w))
+        y = np.zeros((x.shape[0], c_out) + out, dtype)
     else:
         y = conv_transpose(x, w, spec=spec, method=method)
         if any(a or b_ for a, b_ in extra):
@@ -221,7 +305,7 @@ def apply_fixup(y, fixup, *, spatial_axes=None):
     if spatial_axes is None:
         axes = tuple(range(2, y.ndim))
     else:
-        if is_int(spatial_axes) or not hasattr(spatial_axes, "__iter__"):
+        if seq_len(spatial_axes) is None:
             raise TypeError(f"spatial_axes must be a sequence of ints, got "
                             f"{describe(spatial_axes)}")
         axes = tuple(spatial_axes)
@@ -240,6 +324,10 @@ def apply_fixup(y, fixup, *, spatial_axes=None):
         index[axis] = slice(a, b)
         before = min(a - lo, n) if b > a else n
         pads[axis] = (before, n - before - (b - a))
+    shape = list(y.shape)
+    for axis, (lo, hi) in zip(axes, fixup):
+        shape[axis] -= lo + hi
+    check_bytes(shape, y.dtype.itemsize, "the fixed-up array")
     return np.pad(y[tuple(index)], pads)
 
 
@@ -263,6 +351,8 @@ def block_diagonal_weight(w, groups: int):
     c_in, per = w.shape[0], w.shape[1]
     if c_in % groups:
         raise ValueError(f"groups must divide C_in={c_in}, got groups={groups}")
+    check_bytes((c_in, per * groups) + w.shape[2:], w.dtype.itemsize,
+                "the block-diagonal weight")
     dense = np.zeros((c_in, per * groups) + w.shape[2:], w.dtype)
     size = c_in // groups
     for g in range(groups):
@@ -281,6 +371,10 @@ def dilated_weight(w, dilation):
         raise ValueError(f"w must be (C_in, C_out, *k) with at least one spatial axis, "
                          f"got shape {w.shape}")
     d = per_axis(dilation, w.ndim - 2, "dilation", 1)
+    if 0 in w.shape[2:]:  # an empty kernel stays empty
+        return np.zeros(w.shape, w.dtype)
+    check_bytes(w.shape[:2] + tuple((n - 1) * di + 1 for n, di in zip(w.shape[2:], d)),
+                w.dtype.itemsize, "the dilated weight")
     return owned(insert_zeros(w, d), w)
 
 

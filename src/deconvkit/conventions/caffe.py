@@ -13,10 +13,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._checks import MAX_INT, check_int, describe, is_int, per_axis
+from .._checks import MAX_INT, check_int, describe, is_int
 from ..geometry import ConvSpec
 from ._call import Code, FrameworkCall
-from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name,
+from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name, per_axis,
+                      seq_len,
                       owned, run_transpose, spatial_sizes)
 
 __all__ = ["caffe_deconvolution", "caffe_window", "caffe_call", "fcn_crop_offset"]
@@ -26,7 +27,7 @@ def _repeated(value, n, name):
     """Caffe's repeated fields: given once for every axis or once per spatial axis."""
     if is_int(value):
         value = (value,)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+    if seq_len(value) is None:
         raise TypeError(f"{name} must be an int or a sequence of ints (once, or once per "
                         f"spatial dimension), got {describe(value)}")
     items = tuple(value)
@@ -138,9 +139,9 @@ def _compact(values):
 
 def _coord_map(layer):
     """``(a, b)`` with input coordinate ``= a * output coordinate + b`` for one layer."""
-    if isinstance(layer, (str, bytes)) or not hasattr(layer, "__len__") or not layer:
+    if not isinstance(layer, (tuple, list)) or not layer or not isinstance(layer[0], str):
         raise TypeError(f"a layer must be a tuple (type, kernel_size, stride, pad[, dilation]) "
-                        f"or (type,), got {describe(layer)}")
+                        f"or (type,) with type a str, got {describe(layer)}")
     kind, *params = layer
     if kind in ("Convolution", "Pooling", "Deconvolution") and len(params) in (3, 4):
         k, s, p, d = (params + [1])[:4]
@@ -157,7 +158,10 @@ def _coord_map(layer):
                      "kernel_size, stride, pad[, dilation]) or a pointwise ('ReLU',)")
 
 
-def _to_ancestor(layers):
+def _to_ancestor(layers, name):
+    if not isinstance(layers, (tuple, list)):
+        raise TypeError(f"{name} must be a list of layers, each (type, kernel_size, stride, "
+                        f"pad[, dilation]) or (type,), got {describe(layers)}")
     a, b = Fraction(1), Fraction(0)
     for layer in layers:
         la, lb = _coord_map(layer)
@@ -190,8 +194,8 @@ def fcn_crop_offset(cropped, reference=()) -> int:
     ...                  ("Deconvolution", 4, 2, 0)])
     1
     """
-    a1, b1 = _to_ancestor(cropped)
-    a2, b2 = _to_ancestor(reference)
+    a1, b1 = _to_ancestor(cropped, "cropped")
+    a2, b2 = _to_ancestor(reference, "reference")
     if a1 != a2:
         raise ValueError(f"scale mismatch on crop (a = {a1 / a2})")
     offset = (b2 - b1) / a1

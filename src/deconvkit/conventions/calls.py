@@ -10,13 +10,15 @@ adapters, which is how the tests check that every emitted call is right.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
-from .._checks import check_int, describe, is_int, per_axis
-from ..geometry import ConvSpec, padding_pairs
+from .._checks import check_int, describe, is_int
+from ..geometry import ConvSpec
 from . import caffe, jax, keras, onnx, pytorch, tensorflow
 from ._call import FrameworkCall
-from ._window import TransposeWindow, array, as_array, checked_call_args, owned, spatial_sizes
+from ._window import (TransposeWindow, array, as_array, checked_call_args, owned, padding_pairs,
+                      per_axis, seq_len, spatial_sizes)
 
 __all__ = ["FRAMEWORKS", "framework_call", "framework_window", "run_call", "shift_warnings",
            "translate", "Translation", "canonical_name", "window_args"]
@@ -61,16 +63,34 @@ def framework_window(framework, input_size, kernel_size, **args) -> TransposeWin
                 "tensorflow needs output_size (tf.nn.conv_transpose's output_shape is "
                 "required: several output sizes map back to one input size under a stride); "
                 f"for input {input_size}, give one, e.g. from window_args('tensorflow', ...)")
+        _check_keywords(name, tensorflow.tf_window, args)
         size = args.pop("output_size")
         return tensorflow.tf_window(input_size, kernel_size, size, **args)
-    return _fn(name, "window")(input_size, kernel_size, **args)
+    fn = _fn(name, "window")
+    _check_keywords(name, fn, args)
+    return fn(input_size, kernel_size, **args)
+
+
+def _check_keywords(name, fn, args):
+    """``TypeError`` naming the framework's keywords for an unknown or a missing one."""
+    params = list(inspect.signature(fn).parameters.values())[2:]  # after the sizes
+    known = [p.name for p in params]
+    unknown = [key for key in args if key not in known]
+    if unknown:
+        raise TypeError(f"{name}'s arguments are {', '.join(known)}; got unknown "
+                        f"{', '.join(map(repr, unknown))}")
+    needed = [p.name for p in params if p.default is inspect.Parameter.empty
+              and p.name not in args]
+    if needed:
+        raise TypeError(f"{name} needs {', '.join(needed)} (of its arguments "
+                        f"{', '.join(known)}), got only {', '.join(args) or 'none'}")
 
 
 def _input_size(input_size, kernel_size):
     """Spatial input sizes; an int is one per axis of ``kernel_size``."""
     ndim = None
-    if is_int(input_size) and not is_int(kernel_size) and hasattr(kernel_size, "__len__"):
-        ndim = len(kernel_size)
+    if is_int(input_size) and seq_len(kernel_size):
+        ndim = seq_len(kernel_size)
     return spatial_sizes(input_size, ndim)
 
 
@@ -82,8 +102,8 @@ def framework_call(framework, spec, input_size) -> FrameworkCall:
     framework : str
         One of :data:`FRAMEWORKS` or an alias.
     spec : ConvSpec or TransposeWindow
-    input_size : tuple of int
-        Spatial size of the transposed convolution's input.
+    input_size : tuple of int, or int
+        Spatial size of the transposed convolution's input (an int for every axis).
 
     Examples
     --------

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import MAX_INT, describe, is_int, per_axis
+from .._checks import MAX_INT, describe
 from ._call import FrameworkCall
-from ._window import (TransposeWindow, as_array, checked_call_args, layout_name,
+from ._window import (TransposeWindow, as_array, checked_call_args, layout_name, per_axis, seq_len,
                       owned, run_transpose, spatial_sizes)
 
 __all__ = ["jax_conv_transpose", "jax_window", "jax_call"]
@@ -35,7 +35,7 @@ def _permutations(dimension_numbers, ndim):
         if ndim - 2 not in DEFAULT_NUMBERS:
             raise ValueError(f"No default dimension_numbers for rank {ndim}: pass them")
         dimension_numbers = DEFAULT_NUMBERS[ndim - 2]
-    if isinstance(dimension_numbers, str) or not hasattr(dimension_numbers, "__len__"):
+    if seq_len(dimension_numbers) is None:
         raise TypeError(f"convolution dimension_numbers must be a list/tuple of 3 strings or "
                         f"of 3 axis permutations, got {describe(dimension_numbers)}.")
     specs = tuple(dimension_numbers)
@@ -44,7 +44,7 @@ def _permutations(dimension_numbers, ndim):
                         f"got {len(specs)}.")
     if not all(isinstance(sp, str) for sp in specs):  # ConvDimensionNumbers of int tuples
         perms = tuple(per_axis(sp, ndim, "dimension_numbers", 0, ndim - 1)
-                      if hasattr(sp, "__len__") and not isinstance(sp, str) else sp
+                      if seq_len(sp) is not None else sp
                       for sp in specs)
         if any(not isinstance(p, tuple) or sorted(p) != list(range(ndim)) for p in perms):
             raise TypeError(f"convolution dimension_numbers must be 3 strings or 3 "
@@ -100,8 +100,13 @@ def jax_window(input_size, kernel_size, *, strides, padding, rhs_dilation=None,
     """
     input_size = spatial_sizes(input_size)
     n = len(input_size)
-    d = 1 if rhs_dilation is None else rhs_dilation
-    if any(not is_int(v) and hasattr(v, "__len__") and len(v) != n for v in (strides, d)):
+    d = (1,) * n if rhs_dilation is None else rhs_dilation
+    for name, value in (("strides", strides), ("rhs_dilation", rhs_dilation)):
+        if value is not None and seq_len(value) is None:
+            raise TypeError(f"{name} must be a sequence of {n} ints (jax.lax.conv_transpose "
+                            f"takes Sequence[int], not one int for every axis), got "
+                            f"{describe(value)}")
+    if any(seq_len(v) != n for v in (strides, d)):
         raise ValueError(f"strides and rhs_dilation need {n} entries (one per spatial "
                          f"dimension), got strides={describe(strides)}, "
                          f"rhs_dilation={describe(rhs_dilation)}")
@@ -119,8 +124,7 @@ def jax_window(input_size, kernel_size, *, strides, padding, rhs_dilation=None,
         pairs = [padding] * n
     else:
         pairs = padding
-        if not hasattr(pairs, "__len__") or any(
-                not hasattr(p, "__len__") or isinstance(p, (str, bytes)) for p in pairs):
+        if seq_len(pairs) is None or any(seq_len(p) is None for p in pairs):
             raise TypeError(f"padding must be 'SAME', 'VALID' or {n} (low, high) pairs of ints, "
                             f"got {describe(padding)}")
         if len(pairs) != n or any(len(p) != 2 for p in pairs):
@@ -227,7 +231,8 @@ def jax_call(window: TransposeWindow, input_size) -> FrameworkCall:
              f"use_consistent_padding=True pass the forward padding {list(window.crop)}"] \
         if padding is pads else []
     if window.groups != 1:
-        notes.append("lax.conv_transpose has no groups: the kernel is block diagonal (exact)")
+        notes.append("lax.conv_transpose has no groups: the kernel is block diagonal (exact for "
+                     "finite inputs: a NaN or Inf also meets the zero blocks)")
     return FrameworkCall("jax", "jax.lax.conv_transpose", args, window.output_size(input_size),
                          fixup, layout_name(n, channels_last=True), channels_last=True,
                          notes=tuple(notes), inputs=("x", "rhs"), weight_groups=window.groups,

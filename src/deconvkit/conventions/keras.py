@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import MAX_INT, describe, is_int, per_axis
+from .._checks import MAX_INT, describe
 from ..geometry import ConvSpec
 from ._call import FrameworkCall
 from ._window import (TransposeWindow, array, as_array, channels_back, channels_first,
-                      checked_call_args, layout_name, owned, run_transpose, spatial_sizes)
+                      checked_call_args, layout_name, owned, per_axis, run_transpose, seq_len,
+                      spatial_sizes)
 
 __all__ = ["keras_conv_transpose", "keras_window", "keras_call"]
 
 
 def _tuple(value, n, name, minimum=1):
     """Keras' ``standardize_tuple`` (ints only: a float is a ``TypeError``)."""
-    if not is_int(value) and hasattr(value, "__len__") and not isinstance(value, str) and \
-            len(value) != n:
+    if seq_len(value) not in (None, n):
         raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
                          f"Received {name}={describe(value)}")
     items = per_axis(value, n, name, -MAX_INT)
@@ -192,10 +192,12 @@ def keras_call(window: TransposeWindow, input_size) -> FrameworkCall:
         args["dilation_rate"] = _compact(d_eff)
     if dilate:
         notes.append("Keras rejects strides > 1 with dilation_rate > 1: the kernel is dilated "
-                     "with zeros instead (exact)")
+                     "with zeros instead (exact for finite "
+                     "inputs: a NaN or Inf also meets the inserted zeros)")
     if window.groups != 1:
         notes.append(f"Keras' ConvTranspose layers have no groups: the kernel is block "
-                     f"diagonal (exact, {window.groups}x the multiplications)")
+                     f"diagonal (exact for finite inputs, {window.groups}x the "
+                     f"multiplications; a NaN or Inf also meets the zero blocks)")
     win = TransposeWindow(k, window.stride, d_eff, tuple(
         (lo - a, hi - b) for (lo, hi), (a, b) in zip(window.crop, fixup)))
     size = win.output_size(input_size)

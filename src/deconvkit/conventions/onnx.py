@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import MAX_INT, check_int, describe, is_int, per_axis
+from .._checks import MAX_INT, check_int, describe, is_int
 from ..functional import conv
 from ..geometry import ConvSpec, same_padding
 from ._call import Code, FrameworkCall
-from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name,
+from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name, per_axis,
                       owned, run_transpose, spatial_sizes)
 
 __all__ = ["onnx_conv_transpose", "onnx_conv", "onnx_window", "onnx_conv_pads", "onnx_call"]
@@ -60,7 +60,7 @@ def _common(input_size, kernel_shape, auto_pad, pads, strides, dilations):
     s, d = _attr(strides, ndim, "strides", 1), _attr(dilations, ndim, "dilations", 1)
     mode = _auto_pad(auto_pad)
     if pads is not None and mode != "NOTSET":
-        raise ValueError(f"pads {list(pads)} cannot be used simultaneously with "
+        raise ValueError(f"pads {describe(pads)} cannot be used simultaneously with "
                          f"auto_pad={mode!r}")
     flat = _attr(pads, 2 * ndim, "pads", 0)
     pairs = tuple(zip(flat[:ndim], flat[ndim:]))
@@ -130,7 +130,7 @@ def _check_xw(X, W, B, group, kernel_shape, transposed):
     check_int(group, "group")
     if kernel_shape is not None and _attr(kernel_shape, W.ndim - 2, "kernel_shape",
                                           1) != W.shape[2:]:
-        raise ValueError(f"kernel_shape {list(kernel_shape)} does not match W's spatial shape "
+        raise ValueError(f"kernel_shape {describe(kernel_shape)} does not match W's spatial shape "
                          f"{list(W.shape[2:])}")
     c_in = W.shape[0] if transposed else W.shape[1] * group
     if X.shape[1] != c_in or W.shape[0] % group:

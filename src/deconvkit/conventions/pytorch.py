@@ -12,10 +12,11 @@ import itertools
 
 import numpy as np
 
-from .._checks import MAX_INT, check_int, is_int, per_axis
+from .._checks import MAX_INT, check_int, describe, is_int
 from ..geometry import ConvSpec
 from ._call import FrameworkCall
-from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name,
+from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name, per_axis,
+                      seq_len,
                       owned, run_transpose, spatial_sizes)
 
 __all__ = ["torch_conv_transpose", "torch_window", "torch_call"]
@@ -29,10 +30,10 @@ def _tuple(value, ndim, name):
             f"{name}={value!r}: PyTorch's transposed convolution takes ints only; "
             f"padding='same' and 'valid' are not supported for conv_transpose{ndim}d "
             "(use deconvkit.conventions.torch_call to get padding plus a crop)")
-    if not is_int(value) and hasattr(value, "__len__") and len(value) != ndim:
+    if seq_len(value) not in (None, ndim):
         raise ValueError(f"expected {name} to be a single integer value or a list of {ndim} "
                          f"values to match the convolution dimensions, but got "
-                         f"{name}={list(value)}")
+                         f"{name}={describe(value)}")
     return per_axis(value, ndim, name, -MAX_INT)
 
 
@@ -80,13 +81,11 @@ def _sizes(spec, input_size):
 def _output_padding_for(input_size, output_size, spec):
     """``nn.ConvTransposeNd._output_padding``: sizes from min to min + stride - 1."""
     ndim = len(input_size)
-    if not is_int(output_size) and hasattr(output_size, "__len__") and \
-            len(output_size) == ndim + 2:
+    if seq_len(output_size) == ndim + 2:
         output_size = tuple(output_size)[2:]
-    elif not is_int(output_size) and hasattr(output_size, "__len__") and \
-            len(output_size) != ndim:
+    elif seq_len(output_size) not in (None, ndim):
         raise ValueError(f"ConvTranspose{ndim}D: for {ndim + 2}D input, output_size must have "
-                         f"{ndim} or {ndim + 2} elements (got {len(output_size)})")
+                         f"{ndim} or {ndim + 2} elements (got {seq_len(output_size)})")
     size = per_axis(output_size, ndim, "output_size", -MAX_INT)
     lo = list(_sizes(spec, input_size))
     hi = [a + si - 1 for a, si in zip(lo, spec.stride)]

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import MAX_INT, describe, per_axis
-from ..geometry import ConvSpec, padding_pairs, same_padding
+from .._checks import MAX_INT, describe
+from ..geometry import ConvSpec, same_padding
 from ._call import FrameworkCall, OutputShape
 from ._window import (TransposeWindow, as_array, channels_back, channels_first,
-                      checked_call_args, layout_name, owned, run_transpose, spatial_sizes)
+                      checked_call_args, layout_name, owned, padding_pairs, per_axis,
+                      run_transpose, seq_len, spatial_sizes)
 
 __all__ = ["tf_conv_transpose", "tf_window", "tf_call"]
 
@@ -54,8 +55,7 @@ def _padding(padding, n, channels_last):
         raise ValueError(f"explicit padding is only supported by conv2d_transpose; "
                          f"conv{n}d_transpose expects 'SAME' or 'VALID', got {describe(padding)}")
     expected = f"{n + 2} [before, after] pairs in data_format order"
-    if not hasattr(padding, "__iter__") or isinstance(padding, bytes) or \
-            not all(hasattr(p, "__len__") and not isinstance(p, (str, bytes)) for p in padding):
+    if seq_len(padding) is None or any(seq_len(p) is None for p in padding):
         raise TypeError(f"padding must be 'SAME', 'VALID' or {expected}, got {describe(padding)}")
     pairs = list(padding)
     if len(pairs) != n + 2 or any(len(p) != 2 for p in pairs):
@@ -140,14 +140,14 @@ def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", dat
            [ 3.,  3.,  7.,  4.]])
     """
     shape = output_shape.tolist() if isinstance(output_shape, np.ndarray) else output_shape
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
+    if seq_len(shape) is None:
         raise TypeError(f"output_shape must be a sequence of 3, 4 or 5 ints, got "
                         f"{describe(output_shape)}")
     n = len(shape) - 2
     if not 1 <= n <= 3:
         raise ValueError(f"`output_shape` must be of length 3, 4 or 5. Received: "
                          f"output_shape={describe(output_shape)} of length {n + 2}.")
-    shape = list(per_axis(shape, n + 2, "output_shape", 1))
+    shape = list(per_axis(shape, n + 2, "output_shape", 0))  # batch and channels may be 0
     fmt = DATA_FORMATS[n][0] if data_format is None else data_format
     if not isinstance(fmt, str) or fmt not in DATA_FORMATS[n]:
         raise ValueError(f"data_format must be one of {DATA_FORMATS[n]} for {n}-D, got {fmt!r}")
@@ -158,6 +158,9 @@ def tf_conv_transpose(input, filters, output_shape, strides, padding="SAME", dat
                          f"{shape}, got shapes {x.shape} and {f.shape}")
     x = channels_first(x, last)
     out_c, out_n = (shape[-1], shape[1:-1]) if last else (shape[1], shape[2:])
+    if min(out_n) < 1:
+        raise ValueError(f"output_shape's spatial sizes must be >= 1, got output_shape={shape} "
+                         f"({fmt})")
     _check_channels(x.shape, f.shape, shape[0], out_c)
     win = tf_window(x.shape[2:], f.shape[:n], out_n, _sequence(strides, n, last, "strides"),
                     _padding(padding, n, last), _sequence(dilations, n, last, "dilations"))
@@ -231,12 +234,14 @@ def tf_call(window: TransposeWindow, input_size) -> FrameworkCall:
     dilate = any(d != 1 for d in window.dilation)
     if dilate and isinstance(padding, list):
         notes.append("TensorFlow's CPU kernel for explicit padding has no dilation: the "
-                     "filter is dilated with zeros instead (exact)")
+                     "filter is dilated with zeros instead (exact for finite "
+                     "inputs: a NaN or Inf also meets the inserted zeros)")
     elif dilate:
         args["dilations"] = list(window.dilation)
     if window.groups != 1:
         notes.append(f"tf.nn.conv_transpose has no groups: the filter is block diagonal "
-                     f"(exact, {window.groups}x the multiplications)")
+                     f"(exact for finite inputs, {window.groups}x the "
+                     f"multiplications; a NaN or Inf also meets the zero blocks)")
     n = window.ndim
     return FrameworkCall("tensorflow", "tf.nn.conv_transpose", args, size, fixup,
                          layout_name(n, channels_last=True), channels_last=True,
