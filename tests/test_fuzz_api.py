@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import deconvkit as dk
+from deconvkit._checks import MAX_NDIM
 from fuzz_strategies import (MAX_KERNEL, MAX_SPATIAL, ORACLE_MAX_ELEMENTS, Geometry, Invalid,
                              Refused, assert_matches, check_result_array, conv_geometry,
                              float_arrays, fuzz_settings, guarded, is_int, maybe_wild,
@@ -573,8 +574,8 @@ def create_args(draw):
 
 
 def _create_ref(nd, args):
-    if not is_int(nd) or nd < 1:
-        raise Invalid(f"ndim={nd!r}")
+    if not is_int(nd) or not 1 <= nd <= MAX_NDIM:
+        raise Invalid(f"ndim={nd!r} (documented: 1 to {MAX_NDIM} spatial axes)")
     nd = int(nd)
     k = ref_axes(args["kernel_size"], nd, "kernel_size")
     s = ref_axes(args["stride"], nd, "stride")

@@ -49,7 +49,8 @@ def _is_default(value, default):
 
 def _add_bias(y, b):
     if b is not None:
-        y += b.reshape((1, -1) + (1,) * (y.ndim - 2))
+        with np.errstate(invalid="ignore"):      # inf + -inf is NaN, as in PyTorch
+            y += b.reshape((1, -1) + (1,) * (y.ndim - 2))
     return y
 
 
