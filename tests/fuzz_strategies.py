@@ -546,6 +546,8 @@ def _gather(src, index_lists):
 def gather_conv(x, w, b, geo, out):
     """conv from the index formula ``x_pad[i*s + j*d]`` (products with padding
     zeros included, as PyTorch computes them)."""
+    if x.shape[0] == 0:     # an empty batch: no products, whatever the geometry
+        return np.zeros((0, w.shape[0]) + tuple(out))
     tables = []
     for n, m, (lo, _), s, d, k in zip(x.shape[2:], out, geo.pads, geo.s, geo.d, geo.k):
         tables.append([[(i * s + j * d - lo) if 0 <= i * s + j * d - lo < n else -1
@@ -571,6 +573,8 @@ def gather_conv(x, w, b, geo, out):
 
 def gather_conv_transpose(x, w, b, geo, out):
     """conv_transpose from ``y[i*s + j*d - lo] += x[i] w[j]`` (only those products)."""
+    if x.shape[0] == 0:     # an empty batch: no products, whatever the geometry
+        return np.zeros((0, w.shape[1] * geo.groups) + tuple(out))
     tables = []
     for m, n, (lo, _), s, d, k in zip(x.shape[2:], out, geo.pads, geo.s, geo.d, geo.k):
         rows = []
