@@ -90,6 +90,9 @@ def per_axis(value, ndim: int, name: str, minimum: int = 0, maximum: int = MAX_I
     ...
     ValueError: stride must be an int or a sequence of 3 ints (one per spatial axis), got (1, 2)
     """
+    if type(value) is tuple and len(value) == ndim and all(
+            type(v) is int and minimum <= v <= maximum for v in value):
+        return value    # the common case inside the library, already canonical
     if is_int(value):
         return (_in_range(int(value), value, name, minimum, maximum),) * ndim
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):

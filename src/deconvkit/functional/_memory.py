@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .. import _checks
 from .._checks import available_bytes, format_bytes as fmt
 from . import _layout, fft
 from ._phases import _plans
@@ -25,6 +26,7 @@ from ._phases import _plans
 WORK_FLOOR = 1 << 29     # bytes of working memory always allowed (if available)
 WORK_RATIO = 8           # ... or this many times the inputs and output
 FALLBACK = ("polyphase", "gemm", "fft", "direct", "matrix")
+SMALL = 1 << 26          # inputs, output and working memory below this need no check
 COMPLEX = 16             # bytes per complex128 element (spectra may be complex64); the
                          # matrix's int64 index arrays are counted in these units too
 
@@ -206,6 +208,18 @@ def plan(method, operation, x_shape, w_shape, spec, dtype, out_shape, dy_shape=N
     itemsize = np.dtype(dtype).itemsize
     shapes = [x_shape, w_shape, out_shape] + ([dy_shape] if dy_shape is not None else [])
     io_bytes = itemsize * sum(math.prod(s) for s in shapes)
+
+    def cost(m):
+        return working_bytes(m, operation, x_shape, w_shape, spec, itemsize, dy_shape)
+
+    if method == "auto":
+        from . import _cost
+        method = chosen = _cost.choose(operation, x_shape, w_shape, spec)
+    else:
+        chosen = None
+    total = io_bytes + cost(method)
+    if total <= SMALL and (_checks_limit() is None or total <= _checks_limit()):
+        return method   # small problems skip reading the memory available (a file read)
     available = available_bytes()
     out_bytes = itemsize * math.prod(out_shape)
     if out_bytes > available:
@@ -213,11 +227,7 @@ def plan(method, operation, x_shape, w_shape, spec, dtype, out_shape, dy_shape=N
             f"the {operation} output of shape {tuple(out_shape)} would take "
             f"{fmt(out_bytes)}, more than the {fmt(available)} of memory available")
     allowed = limit(io_bytes, available)
-
-    def cost(m):
-        return working_bytes(m, operation, x_shape, w_shape, spec, itemsize, dy_shape)
-
-    if method != "auto":
+    if chosen is None:
         need = cost(method)
         if need <= allowed:
             return method
@@ -228,8 +238,6 @@ def plan(method, operation, x_shape, w_shape, spec, dtype, out_shape, dy_shape=N
             f"method={method!r} would need about {fmt(need)} of working memory for this "
             f"{operation}, more than the {fmt(allowed)} allowed (max({fmt(WORK_FLOOR)}, "
             f"{WORK_RATIO} x inputs and output), within the memory available){hint}")
-    from . import _cost
-    chosen = _cost.choose(operation, x_shape, w_shape, spec)
     for m in (chosen,) + FALLBACK:
         if cost(m) <= allowed:
             return m
@@ -237,3 +245,8 @@ def plan(method, operation, x_shape, w_shape, spec, dtype, out_shape, dy_shape=N
         f"no method fits this {operation} in the {fmt(allowed)} of working memory allowed "
         f"(the smallest estimate is {fmt(min(cost(m) for m in FALLBACK))}); use smaller "
         f"inputs or a smaller batch")
+
+
+def _checks_limit():
+    """The cap of :func:`deconvkit.set_memory_limit`, or ``None``."""
+    return _checks._LIMIT[0]
