@@ -71,7 +71,7 @@ def choose_method(operation: str, x_shape, w_shape, spec: ConvSpec) -> str:
 
 
 def _shape(shape, name, ndim):
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
+    if not isinstance(shape, (tuple, list)):
         raise TypeError(f"{name} must be a tuple of ints, got {describe(shape)}")
     if len(shape) != ndim + 2 or not all(is_int(v) and v >= 1 for v in shape):
         raise ValueError(f"{name} must be {ndim + 2} ints >= 1, (N, C, *spatial) for a spec "
