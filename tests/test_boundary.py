@@ -124,3 +124,9 @@ def test_nonfinite_values_reach_what_they_reach_in_pytorch(case, method):
         got = dk.conv(x, w, method=method, **kw)
         np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
         np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+
+
+def test_empty_batch_with_an_output_numpy_cannot_hold_is_a_clear_error():
+    """Found by the soak: zeros((0, 1, 2**32 - 1, ...)) is NumPy's 'array is too big'."""
+    with pytest.raises(ValueError, match="too large for an array"):
+        dk.conv(np.ones((0, 1, 1, 1, 1)), np.ones((1, 1, 1, 1, 1)), padding=2**31 - 1)

@@ -9,6 +9,8 @@ operands swapped.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._checks import describe
@@ -45,6 +47,15 @@ def given_spec(spec, ndim, kernel_size, **geometry):
 
 def _is_default(value, default):
     return type(value) is int and value == default
+
+
+def empty_result(shape, dtype):
+    """Zeros of ``shape`` for an empty batch, or a ``ValueError`` when NumPy could not hold
+    an array of that shape (the sizes beyond the empty axis multiply past its index type)."""
+    if math.prod(v for v in shape if v) * np.dtype(dtype).itemsize > np.iinfo(np.intp).max:
+        raise ValueError(f"the output shape {tuple(shape)} is too large for an array, even "
+                         f"with an empty batch")
+    return np.zeros(shape, dtype)
 
 
 def _add_bias(y, b):
@@ -123,7 +134,7 @@ def conv(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, method="aut
                                dilation=dilation, groups=groups, input_size=x.shape[2:])
     out_shape = (x.shape[0], w.shape[0]) + spec.conv_output_size(x.shape[2:])
     if x.shape[0] == 0:
-        return np.zeros(out_shape, dtype)
+        return empty_result(out_shape, dtype)
     with np.errstate(invalid="ignore"):     # NaN from Inf operands is the contract
         y = algorithm(method, "conv", (x, w), w.shape, spec, out_shape).conv(x, w, spec)
     assert y.shape == out_shape and y.dtype == dtype
@@ -207,7 +218,7 @@ def conv_transpose(x, w, b=None, *, stride=1, padding=0, output_padding=0, outpu
         spec = spec.with_output_size(x.shape[2:], _spatial(output_size, ndim))
     out_shape = (x.shape[0], w.shape[1] * groups) + spec.transpose_output_size(x.shape[2:])
     if x.shape[0] == 0:
-        return np.zeros(out_shape, dtype)
+        return empty_result(out_shape, dtype)
     with np.errstate(invalid="ignore"):
         y = algorithm(method, "conv_transpose", (x, w), w.shape, spec,
                       out_shape).conv_transpose(x, w, spec)
