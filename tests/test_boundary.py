@@ -130,3 +130,8 @@ def test_empty_batch_with_an_output_numpy_cannot_hold_is_a_clear_error():
     """Found by the soak: zeros((0, 1, 2**32 - 1, ...)) is NumPy's 'array is too big'."""
     with pytest.raises(ValueError, match="too large for an array"):
         dk.conv(np.ones((0, 1, 1, 1, 1)), np.ones((1, 1, 1, 1, 1)), padding=2**31 - 1)
+
+
+def test_a_zero_d_array_as_a_geometry_int_is_refused_in_the_librarys_words():
+    with pytest.raises(TypeError, match="stride must be an int or a sequence"):
+        dk.ConvSpec(3, stride=np.array(2))

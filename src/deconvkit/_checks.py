@@ -95,7 +95,8 @@ def per_axis(value, ndim: int, name: str, minimum: int = 0, maximum: int = MAX_I
         return value    # the common case inside the library, already canonical
     if is_int(value):
         return (_in_range(int(value), value, name, minimum, maximum),) * ndim
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or (
+            isinstance(value, np.ndarray) and value.ndim == 0):
         raise TypeError(f"{name} must be an int or a sequence of {ndim} ints, "
                         f"got {describe(value)}")
     items = tuple(value)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .._checks import describe
+from .._checks import describe, is_int
 from ..geometry import ConvSpec
 from . import _args
 from ._dispatch import OPERATIONS, algorithm, available_methods, check_method, choose_method, owned  # noqa: F401
@@ -213,9 +213,9 @@ def conv_transpose(x, w, b=None, *, stride=1, padding=0, output_padding=0, outpu
         spec = ConvSpec.create(ndim, w.shape[2:], stride=stride, padding=padding,
                                dilation=dilation, groups=groups, output_padding=output_padding,
                                input_size=x.shape[2:], transposed=True,
-                               output_size=_spatial(output_size, ndim))
+                               output_size=spatial_output_size(output_size, ndim))
     elif output_size is not None:
-        spec = spec.with_output_size(x.shape[2:], _spatial(output_size, ndim))
+        spec = spec.with_output_size(x.shape[2:], spatial_output_size(output_size, ndim))
     out_shape = (x.shape[0], w.shape[1] * groups) + spec.transpose_output_size(x.shape[2:])
     if x.shape[0] == 0:
         return empty_result(out_shape, dtype)
@@ -226,9 +226,9 @@ def conv_transpose(x, w, b=None, *, stride=1, padding=0, output_padding=0, outpu
     return _add_bias(owned(y, x, w), b)
 
 
-def _spatial(output_size, ndim):
+def spatial_output_size(output_size, ndim):
     """Accept PyTorch's full ``(N, C, *spatial)`` output_size as well as the spatial one."""
-    if output_size is None or isinstance(output_size, (int, np.integer)):
+    if output_size is None or is_int(output_size):
         return output_size
     if isinstance(output_size, (str, bytes)) or not hasattr(output_size, "__len__"):
         raise TypeError(f"output_size must be an int or a sequence of {ndim} ints, "

@@ -331,7 +331,7 @@ class ConvTranspose(_ConvLayer):
             spec = self.spec
         else:  # "same", or a requested size: ConvSpec resolves it from the sizes
             size = self._spatial(x)
-            spec = self.spec_for(size, _spatial_request(output_size, len(size)))
+            spec = self.spec_for(size, F.spatial_output_size(output_size, len(size)))
         return self._keep(x, F.conv_transpose(x, self.weight.data, self._bias(), spec=spec,
                                               method=self.method), spec)
 
@@ -345,17 +345,6 @@ class ConvTranspose(_ConvLayer):
         if dx.shape[2:] == x.shape[2:]:
             return dx
         return dx[(slice(None), slice(None)) + tuple(slice(0, n) for n in x.shape[2:])].copy()
-
-
-def _spatial_request(output_size, ndim):
-    """A requested output size: spatial, or PyTorch's full ``(N, C, *spatial)``."""
-    if output_size is None or is_int(output_size):
-        return output_size
-    if isinstance(output_size, (str, bytes)) or not hasattr(output_size, "__len__"):
-        raise TypeError(f"output_size must be an int or a sequence of {ndim} ints, "
-                        f"got {describe(output_size)}")
-    output_size = tuple(output_size)
-    return output_size[2:] if len(output_size) == ndim + 2 else output_size
 
 
 Deconvolution = ConvTranspose

@@ -14,7 +14,8 @@ import numpy as np
 
 from .._checks import check_allocation, per_axis
 from ..geometry import ConvSpec
-from .conv import _kernel_size, _spatial_request
+from .. import functional as F
+from .conv import _kernel_size
 from .module import FLOAT_DTYPES, Module, check_bool
 
 __all__ = ["MaxPool", "MaxUnpool"]
@@ -280,7 +281,7 @@ class MaxUnpool(Module):
         if output_size is None:
             output_size = self.spec.transpose_output_size(x.shape[2:])
         else:  # spatial, or PyTorch's full (N, C, *spatial)
-            output_size = _spatial_request(output_size, self.spec.ndim)
+            output_size = F.spatial_output_size(output_size, self.spec.ndim)
         shape = x.shape[:2] + per_axis(output_size, self.spec.ndim, "output_size", 1)
         size = math.prod(shape[2:])
         check_allocation(math.prod(shape) * x.dtype.itemsize, f"MaxUnpool output {shape}")
