@@ -20,7 +20,7 @@ import numpy as np
 import math
 
 from .. import _checks, geometry
-from .._checks import MAX_INT, check_allocation, check_int, describe, format_bytes, is_int
+from .._checks import MAX_INT, check_allocation, check_int, describe, is_int
 from ..functional import conv_transpose, owned
 from ..functional.direct import insert_zeros
 from ..geometry import ConvSpec
@@ -62,33 +62,10 @@ def padding_pairs(value, ndim: int):
     return geometry.padding_pairs(value, ndim)
 
 
-def _address_space_left():
-    """Bytes the address-space limit (``RLIMIT_AS``, ``ulimit -v``) still allows, or
-    ``None`` without a limit (or where it cannot be read)."""
-    try:
-        import resource
-        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-        if soft == resource.RLIM_INFINITY:
-            return None
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmSize:"):
-                    return max(soft - int(line.split()[1]) * 1024, 0)
-    except (ImportError, OSError, ValueError, AttributeError):
-        pass
-    return None
-
-
 def check_bytes(shape, itemsize, what: str) -> None:
-    """``ValueError`` before allocating an array of ``shape`` that does not fit: beyond the
-    memory available or beyond what the process's address-space limit leaves."""
-    nbytes = math.prod(shape) * itemsize
-    check_allocation(nbytes, f"{what} {tuple(shape)}")
-    left = _address_space_left()
-    if left is not None and nbytes > left:
-        raise ValueError(f"{what} {tuple(shape)} would take {format_bytes(nbytes)}, more than "
-                         f"the {format_bytes(left)} the process's address-space limit "
-                         "(RLIMIT_AS) leaves")
+    """``ValueError`` before allocating an array of ``shape`` that does not fit in the
+    memory available (which counts the address-space limit, ``RLIMIT_AS``)."""
+    check_allocation(math.prod(shape) * itemsize, f"{what} {tuple(shape)}")
 
 
 def check_shape(shape, itemsize, what: str) -> None:
