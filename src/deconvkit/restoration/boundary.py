@@ -96,6 +96,8 @@ def _autocorrelation(h, axis, n):
     """``beta`` of ``h`` along ``axis``: length ``n``, 1 at both ends, float64."""
     other = tuple(a for a in range(h.ndim) if a != axis)
     proj = h.sum(axis=other, dtype=np.float64)
-    z = scipy.fft.irfft(np.abs(scipy.fft.rfft(proj, n - 1)) ** 2, n - 1)
+    k, m = proj.size, n - 1
+    z = scipy.fft.irfft(np.abs(scipy.fft.rfft(proj, m)) ** 2, m)
+    z[k:m - k + 1] = 0.0          # lags the PSF does not reach: exactly 0, not FFT round-off
     z = np.append(z, z[0])
     return z / z.max()
