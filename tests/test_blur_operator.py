@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import deconvkit
 from deconvkit.linop import BlurOperator
-from deconvkit.restoration import BOUNDARIES, gaussian
+from deconvkit.restoration import BOUNDARIES, gaussian, psf2otf
 from deconvkit.testing import dottest, rel_error
 
 CASES = [((9,), (3,)), ((10,), (4,)), ((7, 8), (3, 3)), ((8, 9), (4, 2)),
@@ -149,6 +149,8 @@ def test_attributes_and_linear_operator():
     np.testing.assert_allclose(op.H.matvec(v), op.rmatvec(v), rtol=1e-6)
     z = op.matvec(v + 2j * v)
     np.testing.assert_allclose(z.imag, 2 * z.real, rtol=1e-5)
+    h = gaussian((1.0, 2.0), shape=(4, 7))
+    np.testing.assert_allclose(BlurOperator(h, (9, 12)).otf, psf2otf(h, (9, 12)), atol=1e-15)
     assert BlurOperator(np.ones(3), 7).boundary == "periodic"
     assert BlurOperator([1.0], (4, 4)).psf.shape == (1, 1)
     assert BlurOperator(np.ones(3), 7, "edgetaper").boundary == "edgetaper"

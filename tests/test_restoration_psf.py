@@ -95,6 +95,7 @@ def test_motion_lines():
     (lambda: gaussian(-1.0), ValueError), (lambda: gaussian(np.nan), ValueError),
     (lambda: gaussian("1"), TypeError), (lambda: gaussian((1.0, 2.0), ndim=3), ValueError),
     (lambda: gaussian(1e9), ValueError), (lambda: gaussian(1.0, shape=0), ValueError),
+    (lambda: gaussian(1e5, ndim=3), ValueError), (lambda: box((10**5,) * 3), ValueError),
     (lambda: box(0), ValueError), (lambda: box(2.5), TypeError),
     (lambda: disk(0), ValueError), (lambda: disk(True), TypeError),
     (lambda: motion(0.5), ValueError), (lambda: motion(3, np.inf), ValueError),

@@ -67,8 +67,11 @@ class BlurOperator(LinearOperator):
     >>> op = BlurOperator([1.0, 2.0, 1.0], (5,))
     >>> op.forward(np.arange(5.0))
     array([1.25, 1.  , 2.  , 3.  , 2.75])
-    >>> BlurOperator([1.0, 2.0, 1.0], 5, boundary="none").dims
-    (7,)
+    >>> op = BlurOperator([1.0, 2.0, 1.0], 5, boundary="none")
+    >>> op.dims, op.extend(np.arange(5.0)), op.ones_adjoint()
+    ((7,), array([0., 0., 1., 2., 3., 4., 4.]), array([0.25, 0.75, 1.  , 1.  , 1.  , 0.75, 0.25]))
+    >>> op.crop(op.extend(np.arange(5.0)))
+    array([0., 1., 2., 3., 4.])
     >>> BlurOperator([1.0, 2.0], 5, boundary="reflect").adjoint(np.ones(5)).round(6)
     array([0.666667, 1.      , 1.      , 1.      , 1.333333])
     """
@@ -120,10 +123,10 @@ class BlurOperator(LinearOperator):
             self._otf_conj = np.conj(self.otf)
         if self.boundary != "reflect":
             return self._filter(y, self._otf_conj, self.dims)
-        z = self._filter(y, self._otf_conj, None)
+        z = self._filter(y, self._otf_conj, None)       # our own array: fold it in place
         for axis, runs in enumerate(self._folds):
-            z = _fold(z, axis, self.dims[axis], runs)
-        return z
+            z = _fold(z, axis, self._pads[axis][0], self.dims[axis], runs)
+        return np.ascontiguousarray(z)
 
     def _filter(self, a, otf, crop):
         """``irfftn(rfftn(a, fft_shape) * otf)``, its leading ``crop`` corner (if not None)."""
@@ -260,19 +263,19 @@ def _fold_runs(n, pad):
     return runs
 
 
-def _fold(z, axis, n, runs):
-    """The adjoint of the symmetric padding along ``axis``: add each run back in place."""
+def _fold(z, axis, before, n, runs):
+    """The adjoint of the symmetric padding along ``axis``: add every run of ``z`` outside
+    ``[before, before + n)`` onto that interior, in place; returns the interior (a view)."""
+    lead = (slice(None),) * axis
     if n == 1:
         return z.sum(axis=axis, keepdims=True)
-    if len(runs) == 1:
-        return z
-    lead = (slice(None),) * axis
-    shape = z.shape[:axis] + (n,) + z.shape[axis + 1:]
-    out = np.zeros(shape, z.dtype)
+    inner = z[lead + (slice(before, before + n),)]
     for start, stop, to, step in runs:
+        if start == before and stop - start == n:
+            continue                                   # the interior itself
         src = z[lead + (slice(start, stop),)]
         if step == 1:
-            out[lead + (slice(to, to + stop - start),)] += src
+            inner[lead + (slice(to, to + stop - start),)] += src
         else:
-            out[lead + (slice(to - (stop - start) + 1, to + 1),)] += np.flip(src, axis)
-    return out
+            inner[lead + (slice(to - (stop - start) + 1, to + 1),)] += np.flip(src, axis)
+    return inner

@@ -33,6 +33,9 @@ def place(psf, shape, offset):
 
     ``psf`` is an ndarray with ``psf.ndim == len(shape)`` and ``psf.shape <= shape``
     per axis; ``offset`` has one int per axis. The result has ``psf``'s dtype.
+
+    >>> place(np.array([1.0, 2.0, 3.0]), (5,), [1])
+    array([2., 3., 0., 0., 1.])
     """
     out = np.zeros(shape, psf.dtype)
     index = np.ix_(*[(np.arange(k) - c) % n for k, c, n in zip(psf.shape, offset, shape)])
