@@ -285,9 +285,11 @@ def motion(length, angle=0.0):
     The line is the segment of length ``length - 1`` through the centre (so its ends
     fall on pixel centres when horizontal, and ``length`` pixels are lit); each pixel is
     weighted by ``max(0, 1 - d)`` with ``d`` its centre's distance to the segment, then
-    the PSF is normalised. MATLAB's ``fspecial('motion')`` uses the same distance
-    rule but computes one quadrant and mirrors it, so the two agree exactly on the
-    axes and diagonals and differ slightly at the ends of other angles.
+    the PSF is normalised. MATLAB's ``fspecial('motion')`` is built on the same
+    idea (weights falling linearly with the distance to the line) but its own end
+    treatment; the two agree for horizontal and vertical lines (integer and even
+    lengths: half-weight end pixels), and may differ a little near the ends at other
+    angles (not checked against MATLAB's numbers).
 
     Examples
     --------
