@@ -287,9 +287,10 @@ def motion(length, angle=0.0):
     weighted by ``max(0, 1 - d)`` with ``d`` its centre's distance to the segment, then
     the PSF is normalised. MATLAB's ``fspecial('motion')`` is built on the same
     idea (weights falling linearly with the distance to the line) but its own end
-    treatment; the two agree for horizontal and vertical lines (integer and even
-    lengths: half-weight end pixels), and may differ a little near the ends at other
-    angles (not checked against MATLAB's numbers).
+    treatment. Horizontal and vertical lines of odd length are ``1/length`` on
+    ``length`` pixels in both; an even length here gives ``length + 1`` pixels with
+    half-weight ends. Other angles may differ a little near the ends (not checked
+    against MATLAB's numbers).
 
     Examples
     --------
