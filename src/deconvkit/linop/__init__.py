@@ -7,9 +7,14 @@ adjoint, and ``forward``/``adjoint`` on arrays of shape ``(N, *dims)`` / ``(N, *
 
 =========================  ==========================================================
 :class:`ConvOperator`      the convolution C (and Cᵀ, the transposed convolution)
+:class:`BlurOperator`      the blur H of restoration on one image, with ``boundary=``
 =========================  ==========================================================
+
+:class:`BlurOperator` acts on one image (no batch or channel axis): ``forward`` and
+``adjoint`` take arrays of shape ``dims`` / ``dimsd``.
 """
 
+from .blur import BlurOperator
 from .conv import ConvOperator
 
-__all__ = ["ConvOperator"]
+__all__ = ["ConvOperator", "BlurOperator"]
