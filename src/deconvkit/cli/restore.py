@@ -197,8 +197,9 @@ def restore_image(image, channel_axis, psf, method: str, boundary, options: dict
 
 
 def _library_options(args, method: str) -> dict:
-    options = {name: getattr(args, name) for name in OPTIONS
-               if getattr(args, name) not in (None, False)}
+    given = {name: getattr(args, name) for name in OPTIONS}
+    options = {name: value for name, value in given.items()
+               if value is not None and value is not False}  # 0.0 == False: test identity
     if method in ITERATIVE:
         options["progress"] = not args.quiet
     return options

@@ -18,7 +18,8 @@ import numpy as np
 
 from ..restoration.metrics import psnr, ssim
 from .common import check_output_path, write
-from .restore import ITERATIVE, METHODS, _deconvolve, _describe, _library
+from . import restore
+from .restore import ITERATIVE, METHODS, _describe
 
 __all__ = ["run_demo", "demo_image", "DEFAULT_DIR", "FILENAME", "SIGMA", "NOISE"]
 
@@ -63,7 +64,7 @@ def _restore_all(blurred, psf, quiet: bool) -> list:
     for name, method in METHODS.items():
         options = {"progress": not quiet} if method in ITERATIVE else {}
         start = time.perf_counter()
-        f, info = _deconvolve(blurred, psf, method, None, options)
+        f, info = restore._deconvolve(blurred, psf, method, None, options)
         rows.append({"name": name, "image": f, "info": info,
                      "seconds": time.perf_counter() - start})
     return rows
@@ -119,7 +120,7 @@ def run_demo(args) -> int:
     folder = Path(DEFAULT_DIR if args.out is None else args.out)
     path = check_output_path(folder / FILENAME, "--out", overwrite=args.overwrite,
                              make_parents=True)
-    psf = np.asarray(_library().gaussian(SIGMA, ndim=2))
+    psf = np.asarray(restore._library().gaussian(SIGMA, ndim=2))
     truth, source = demo_image()
     blurred = _blurred(truth, psf)
     rows = _restore_all(blurred, psf, args.quiet)
