@@ -97,7 +97,7 @@ def psf_spec(text: str) -> PsfSpec:
     >>> psf_spec("disk:0")
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: expected gaussian:SIGMA[,SIGMA...], ... or an image FILE, got 'disk:0'
+    argparse.ArgumentTypeError: expected gaussian:SIGMA... or an image FILE, got 'disk:0'
     """
     kind, sep, rest = text.partition(":")
     if sep and kind.strip().lower() in ("gaussian", "box", "disk", "motion"):

@@ -91,13 +91,13 @@ def _figure(panels: list) -> bytes:
         raise ImportError("--demo needs matplotlib: pip install 'deconvkit[restore]'") from exc
     cols = 4
     rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.9 * rows), squeeze=False,
+                             layout="constrained")  # room for three-line titles
     for ax in axes.ravel():
         ax.axis("off")
     for ax, (title, image) in zip(axes.ravel(), panels):
         ax.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1)
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
