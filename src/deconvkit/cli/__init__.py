@@ -7,7 +7,8 @@ Arguments are parsed into Python values here, every number bounded (integers by
 the library's ``MAX_INT``), and handed to the library, which canonicalizes them; its
 ``ValueError``/``TypeError`` become a one-line error and exit status 2, like
 argparse's own usage errors, and so do an ``OSError`` (a file that cannot be
-written) and a ``MemoryError``. Output paths are checked before any work.
+written), an ``ImportError`` (an optional dependency that is missing; its message names
+the extra to install) and a ``MemoryError``. Output paths are checked before any work.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, explain, train, translate
+from . import bench, explain, restore, train, translate
 from .common import EXIT_USAGE, Parser, parse_ints, parse_padding, parse_sizes, parse_weights
 from .translate import parse_translate_padding
 
 __all__ = ["main", "build_parser", "parse_sizes", "parse_ints", "parse_padding",
            "parse_weights", "parse_translate_padding", "COMMANDS", "EXIT_USAGE"]
 
-COMMANDS = (explain.add, bench.add, translate.add, train.add)
+COMMANDS = (explain.add, bench.add, translate.add, train.add, restore.add)
 """One function per subcommand; each adds its parser and sets ``run``."""
 
 
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     try:
         return args.run(args)
-    except (ValueError, TypeError, OSError) as exc:  # OSError: a file that could not be written
+    except (ValueError, TypeError, OSError, ImportError) as exc:  # OSError: a file
         message = str(exc)
     except MemoryError:
         message = "out of memory: try smaller sizes"
