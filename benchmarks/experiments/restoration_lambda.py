@@ -264,13 +264,17 @@ class ValidBlur:
 
 def restore_cg(g, psf, sigma, filt, rule, iters=CG_ITERS, record=None):
     """min ||g - A f||^2 + lam ||R f||^2 over the extended scene by CG on the normal equations.
-    lam and R come from the rule on the reflect-padded periodic problem; CG starts from that
-    problem's solution. Returns {iterations: frame estimate} and lam."""
+    lam and R come from the rule on the edgetapered periodic problem (the reflect-padded one
+    misleads the rules, see the write-up); CG starts from the reflect-padded problem's
+    solution with that lam. Returns {iterations: frame estimate} and lam."""
     op = ValidBlur(psf, g.shape)
     half = [k // 2 for k in psf.shape]
+    tapered = Spectrum(edgetaper(g, psf), psf)
+    lam, _ = choose(tapered, sigma, filt, rule)
     work = np.pad(g, [(h, k - 1 - h) for h, k in zip(half, psf.shape)], mode="symmetric")
     sp = Spectrum(work, psf)
-    lam, Q = choose(sp, sigma, filt, rule)
+    Q = sp.regulariser("cls") if filt == "cls" else sp.regulariser(
+        "pl", fit_power_law(tapered, sigma)[0])
     x = sp.restore(lam, Q)          # the extended scene, aligned: x[i] is scene pixel i
     frame = tuple(slice(h, h + n) for h, n in zip(half, g.shape))
 
@@ -322,7 +326,7 @@ PERIODIC_METHODS = [("cls", "disc"), ("cls", "gcv"), ("cls", "upre"), ("cls", "d
                     ("cls", "gcv-r"), ("cls", "upre-r"), ("cls", "risk"), ("cls", "oracle"),
                     ("pl", "fit"), ("pl", "gcv-r"), ("pl", "upre-r"), ("pl", "oracle")]
 BOUNDARIES = ("none", "edgetaper", "reflect", "reflect2")
-CG_METHODS = [("cls", "gcv-r"), ("cls", "upre-r"), ("cls", "risk"), ("pl", "fit")]
+CG_METHODS = [("cls", "upre"), ("cls", "risk"), ("pl", "fit")]
 
 
 def run_case(truth_img, psf_name, psf, sigma, setting):
@@ -360,7 +364,7 @@ def run_timings(truth_img, psfs):
     t = {"estimate_noise": median_time(lambda: estimate_noise(g)),
          "skimage wiener (one balance)": median_time(lambda: wiener(g, psf, 0.01)),
          "skimage unsupervised_wiener": median_time(lambda: unsup(g, psf), repeats=3)}
-    for filt, rule in [("cls", "disc"), ("cls", "gcv-r"), ("cls", "upre-r"), ("cls", "risk"),
+    for filt, rule in [("cls", "disc"), ("cls", "gcv"), ("cls", "upre"), ("cls", "risk"),
                        ("pl", "fit")]:
         for boundary in ("none", "edgetaper", "reflect"):
             t[f"{filt}-{rule}/{boundary}"] = median_time(
@@ -386,12 +390,60 @@ def compare_noise_estimators(truth_img, psfs):
     print(f"| unblurred | none | 0.01 | {estimate_noise(g):.5f} | {skimage_sigma(g)} |")
 
 
+# ----------------------------------------------------------------------------- tables
+
+def _label(r):
+    return f"{r['psf']} {r['sigma']}"
+
+
+def _mean(rows, key, i=0):
+    return float(np.mean([r[key][i] for r in rows]))
+
+
+def print_tables(result):
+    rows = result["rows"]
+    for setting in ("circular", "cropped"):
+        sub = [r for r in rows if r["setting"] == setting]
+        if not sub:
+            continue
+        keys = [k for k in sub[0] if isinstance(sub[0][k], (list, tuple)) and "/cg" not in k]
+        cg = [k for k in sub[0] if "/cg" in k]
+        print(f"\n### {setting}: per case PSNR (dB)\n")
+        cases = [_label(r) for r in sub]
+        print("| method | " + " | ".join(cases) + " | mean PSNR | mean SSIM | mean vs wiener_best |")
+        print("| --- " * (len(cases) + 4) + "|")
+        wb = _mean(sub, "wiener_best")
+        for k in keys + cg:
+            if "/cg" in k and not k.endswith(("cg0", f"cg{CG_DEFAULT}")):
+                continue
+            vals = " | ".join(f"{r[k][0]:.2f}" for r in sub)
+            print(f"| {k} | {vals} | {_mean(sub, k):.2f} | {_mean(sub, k, 1):.3f} | "
+                  f"{_mean(sub, k) - wb:+.2f} |")
+        print(f"\n### {setting}: mean PSNR vs CG iterations\n")
+        methods = sorted({k.split('/')[0] for k in cg})
+        print("| rule | " + " | ".join(str(i) for i in CG_ITERS) + " |")
+        print("| --- " * (len(CG_ITERS) + 1) + "|")
+        for m in methods:
+            print(f"| {m} | " + " | ".join(f"{_mean(sub, f'{m}/cg{i}'):.2f}" for i in CG_ITERS) + " |")
+        print(f"\nsigma estimates: " + ", ".join(f"{_label(r)}: {r['sigma_hat']:.4f}" for r in sub))
+        print("wiener best balance: " + ", ".join(f"{_label(r)}: {r['wiener_balance']:.3g}" for r in sub))
+    if "timings" in result:
+        print("\n### timings (s, median of 5; unsupervised_wiener median of 3)\n")
+        print("| candidate | seconds |\n| --- | --- |")
+        for k, v in result["timings"].items():
+            print(f"| {k} | {v:.3f} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-timings", action="store_true")
     ap.add_argument("--noise", action="store_true", help="only compare noise estimators")
+    ap.add_argument("--tables", metavar="JSON", help="only print the tables of a saved run")
     args = ap.parse_args()
+    if args.tables:
+        print_tables(json.loads(Path(args.tables).read_text()))
+        return
     truth_img = img_as_float(data.camera())
     psfs = make_psfs()
     if args.noise:
@@ -412,7 +464,7 @@ def main():
         result["timings"] = run_timings(truth_img, psfs)
     out = HERE / ("restoration_lambda_quick.json" if args.quick else "restoration_lambda.json")
     out.write_text(json.dumps(result, indent=1))
-    print(out)
+    print_tables(result)
 
 
 if __name__ == "__main__":
