@@ -33,7 +33,7 @@ def run(quick=False, rounds=5, block_time=1.0, out=None, log=sys.stderr):
     header = _header(quick)
     size = QUICK_SIZE if quick else 512
     psfs = ["box 5x5", "motion 15 px"] if quick else None
-    noises = (0.05,) if quick else quality.NOISES
+    noises = (0.01,) if quick else quality.NOISES
     rows, note = quality.run(size, psfs, noises, log=log)
     header["quality_note"] = note
     timings = speed.run(quick, rounds, block_time, log=log)
@@ -64,7 +64,8 @@ def _header(quick):
     import skimage
     return dict(quick=quick, cpu=_cpu_model(), cores=available_cores(),
                 fft_workers=os.cpu_count(), pool=get_num_threads(),
-                gemm=machine.gemm_gflops(), bandwidth=machine.bandwidth_gbs(),
+                gemm=machine.gemm_gflops(256 if quick else 1024),
+                bandwidth=machine.bandwidth_gbs(16 if quick else 256),
                 versions=f"NumPy {np.__version__}, SciPy {scipy.__version__}, "
                          f"scikit-image {skimage.__version__}",
                 load_before=_load())
