@@ -119,7 +119,11 @@ def _target_lines(items):
 def report(result):
     """Markdown: the header, the quality table with averages, the speed tables, targets."""
     h = result["header"]
+    command = "deconvkit bench --restoration" + (" --quick" if h["quick"] else "") + \
+        " --markdown benchmarks/restoration.md --overwrite"
     lines = [f"# Restoration benchmark{' (quick)' if h['quick'] else ''}", "",
+             f"Reproduce with `{command}` (one process, about {h['seconds'] / 60:.0f} "
+             "minute(s) here).", "",
              f"Machine: {h['cpu']}, {h['cores']} core(s) available; float32 GEMM "
              f"{h['gemm']:.0f} GFLOP/s, copy bandwidth {h['bandwidth']:.1f} GB/s; "
              f"{h['versions']}.",
