@@ -137,3 +137,23 @@ def test_cli_options_that_do_not_apply(argv, message, capsys):
     assert main(["bench"] + argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_regularized_rows_and_targets_with_a_stand_in(monkeypatch):
+    """The rows and targets of ``regularized`` (a recording stand-in until it lands)."""
+    from skimage.restoration import wiener
+    calls = []
+
+    def stand_in(g, psf, *, boundary="edgetaper", full_output=False):
+        calls.append(boundary)
+        return wiener(g, psf, 0.05, clip=False), {"lam": 0.05}
+    monkeypatch.setattr(quality, "_regularized", lambda: (stand_in, "edgetaper"))
+    rows, note = quality.run(64, ["box 5x5"], (0.01,), log=io.StringIO())
+    assert note is None and calls == ["edgetaper", "periodic", "edgetaper"]
+    labels = [(r["setting"], r["method"]) for r in rows if r["method"].startswith("ours reg")]
+    assert labels == [("circular", quality.OURS + " (default boundary=edgetaper)"),
+                      ("circular", quality.OURS_PERIODIC),
+                      ("cropped", quality.OURS + " (default boundary=edgetaper)")]
+    items = quality.targets(rows)
+    assert len(items) == 6 and all(met in (True, False) for _, met, _ in items)
+    assert any("lam 0.05" in line for line in restoration._quality_section(rows, None))
