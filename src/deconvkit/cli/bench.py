@@ -1,4 +1,5 @@
-"""``deconvkit bench``: the speed suite, or with ``--training`` the training throughput."""
+"""``deconvkit bench``: the speed suite, with ``--training`` the training throughput, or
+with ``--restoration`` the restoration quality and speed against scikit-image."""
 
 from __future__ import annotations
 
@@ -22,16 +23,45 @@ def _run_training_bench(args) -> int:
     return 0
 
 
+def _run_restoration_bench(args) -> int:
+    from ..bench import restoration
+
+    result = restoration.run(quick=args.quick, rounds=args.rounds, block_time=args.block_time)
+    if args.markdown:
+        _write_markdown(args.markdown, restoration.report(result))
+    return 0
+
+
+def _check_restoration(args) -> None:
+    """The options that do not apply to ``--restoration`` (one line each)."""
+    if args.training:
+        raise ValueError("--training and --restoration are separate benchmarks: give one")
+    given = [name for name, value in (("--cases", args.cases), ("--batch", args.batch),
+                                      ("--size", args.size), ("--threads", args.threads))
+             if value is not None]
+    if args.method != "auto":
+        given.append("--method")
+    if given:
+        verb = "does" if len(given) == 1 else "do"
+        raise ValueError(f"{', '.join(given)} {verb} not apply to --restoration")
+
+
 def run(args) -> int:
     from .. import bench
 
-    if args.training:
+    if args.quick and not args.restoration:
+        raise ValueError("--quick applies to --restoration only")
+    if args.restoration:
+        _check_restoration(args)
+    elif args.training:
         if args.cases is not None:
             raise ValueError("--cases does not apply to --training")
     elif (args.batch, args.size, args.threads) != (None, None, None):
         raise ValueError("--batch, --size and --threads apply to --training only")
     if args.markdown:  # before any timing: nothing is lost to a path that cannot be written
         check_output_path(args.markdown, "--markdown", overwrite=args.overwrite)
+    if args.restoration:
+        return _run_restoration_bench(args)
     if args.training:
         return _run_training_bench(args)
     names = None if args.cases is None else [n.strip().upper() for n in args.cases.split(",")]
@@ -54,7 +84,8 @@ def add(subparsers) -> None:
                     "B1, B5 with deconvkit, PyTorch CPU and ONNX Runtime, interleaved in "
                     "one process; print medians, ratios, GFLOP/s, the fraction of this "
                     "machine's GEMM rate or bandwidth, extra memory and agreement.",
-        epilog="examples: deconvkit bench --cases S1,S3 --rounds 9; deconvkit bench --training")
+        epilog="examples: deconvkit bench --cases S1,S3 --rounds 9; deconvkit bench --training; "
+               "deconvkit bench --restoration --markdown benchmarks/restoration.md")
     p.add_argument("--cases", metavar="NAMES", help="comma-separated case names (default: all)")
     p.add_argument("--method", default="auto", choices=("auto",) + available_methods(),
                    help="deconvkit method (default auto)")
@@ -70,6 +101,12 @@ def add(subparsers) -> None:
     p.add_argument("--training", action="store_true",
                    help="instead: training throughput (images/s) of the FCN-8s-like model "
                         "against the same model in PyTorch, and where deconvkit's time goes")
+    p.add_argument("--restoration", action="store_true",
+                   help="instead: restoration quality (PSNR, SSIM) and Richardson-Lucy speed "
+                        "of deconvkit against scikit-image, with the targets; rounds and "
+                        "--block-time apply to the 2-D timings")
+    p.add_argument("--quick", action="store_true",
+                   help="--restoration on small images, fewer cases and one short round")
     p.add_argument("--batch", type=positive_int, help="--training batch size (default 16)")
     p.add_argument("--size", type=positive_int,
                    help="--training image size, a multiple of 8 (default 64)")
