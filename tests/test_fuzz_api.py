@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import deconvkit as dk
 from deconvkit._checks import MAX_NDIM
 from fuzz_strategies import (MAX_KERNEL, MAX_SPATIAL, ORACLE_MAX_ELEMENTS, Geometry, Invalid,
+                             _is_seq,
                              Refused, assert_matches, check_result_array, conv_geometry,
                              float_arrays, fuzz_settings, guarded, is_int, maybe_wild,
                              oracle_conv, oracle_conv_transpose,
@@ -466,7 +467,7 @@ def spec_args(draw):
 
 def _spec_ref(args):
     k = args["kernel_size"]
-    ndim = 1 if is_int(k) else (len(k) if isinstance(k, (tuple, list)) else None)
+    ndim = 1 if is_int(k) else (len(k) if _is_seq(k) else None)
     if not ndim:
         raise Invalid(f"kernel_size={k!r}")
     k = ref_axes(k, ndim, "kernel_size")

@@ -68,7 +68,18 @@ class ConvOperator(LinearOperator):
         self.dims = dims
         self.dimsd = (self.w.shape[0],) + self.spec.conv_output_size(dims[1:])
         self._adjoint_spec = self.spec.with_output_size(self.dimsd[1:], dims[1:])
+        if self.method != "auto":  # a named method that cannot run is refused here, not
+            self._check_memory()   # at the first matvec
         super().__init__(dtype=self.w.dtype, shape=(math.prod(self.dimsd), math.prod(dims)))
+
+    def _check_memory(self):
+        """``ValueError`` now if the named method would not fit one sample's conv or
+        transposed conv in memory (``"auto"`` picks a method that fits at each call)."""
+        one_x, one_y = (1,) + self.dims, (1,) + self.dimsd
+        F._memory.plan(self.method, "conv", one_x, self.w.shape, self.spec, self.w.dtype,
+                       one_y)
+        F._memory.plan(self.method, "conv_transpose", one_y, self.w.shape,
+                       self._adjoint_spec, self.w.dtype, one_x)
 
     @property
     def input_shape(self):
