@@ -20,6 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/deconvkit explain
+	$(BIN)/deconvkit restore --demo --out demo-results --overwrite
 	$(BIN)/deconvkit train --quick --out demo-results --overwrite
 
 test: $(VENV)/.installed-test
