@@ -111,14 +111,22 @@ class BlurOperator(LinearOperator):
 
     def forward(self, x):
         """``H x``: blur ``x`` of shape ``dims``; returns shape ``dimsd``, in ``dtype``."""
-        x = self._input(x, "dims", "x")
+        return np.ascontiguousarray(self.apply(self._input(x, "dims", "x")))
+
+    def adjoint(self, y):
+        """``H.T y`` for ``y`` of shape ``dimsd``; returns shape ``dims``, in ``dtype``."""
+        return np.ascontiguousarray(self.apply_adjoint(self._input(y, "dimsd", "y")))
+
+    def apply(self, x):
+        """:meth:`forward` without its checks, for solvers' inner loops: ``x`` must be a
+        ``dtype`` array of shape ``dims``; the result is a new array, possibly a strided
+        view of a larger one (no crop copy)."""
         if self.boundary == "reflect":
             x = np.pad(x, self._pads, mode="symmetric")
         return self._filter(x, self.otf, self.dimsd)
 
-    def adjoint(self, y):
-        """``H.T y`` for ``y`` of shape ``dimsd``; returns shape ``dims``, in ``dtype``."""
-        y = self._input(y, "dimsd", "y")
+    def apply_adjoint(self, y):
+        """:meth:`adjoint` without its checks (see :meth:`apply`)."""
         if self._otf_conj is None:
             self._otf_conj = np.conj(self.otf)
         if self.boundary != "reflect":
@@ -126,7 +134,7 @@ class BlurOperator(LinearOperator):
         z = self._filter(y, self._otf_conj, None)       # our own array: fold it in place
         for axis, runs in enumerate(self._folds):
             z = _fold(z, axis, self._pads[axis][0], self.dims[axis], runs)
-        return np.ascontiguousarray(z)
+        return z
 
     def _filter(self, a, otf, crop):
         """``irfftn(rfftn(a, fft_shape) * otf)``, its leading ``crop`` corner (if not None)."""
@@ -136,7 +144,7 @@ class BlurOperator(LinearOperator):
                                overwrite_x=True)
         if crop is None or tuple(crop) == out.shape:
             return out
-        return np.ascontiguousarray(out[tuple(slice(0, m) for m in crop)])
+        return out[tuple(slice(0, m) for m in crop)]
 
     def ones_adjoint(self):
         """``H.T 1`` (shape ``dims``), cached and read-only: Richardson–Lucy's normaliser.

@@ -104,22 +104,25 @@ class _Step:
     the I-divergence when asked."""
 
     def __init__(self, H, g, norm, eps, tv, record):
-        self.H, self.g, self.norm, self.eps, self.tv = H, g, norm, eps, tv
+        self.H, self.g, self.eps, self.tv = H, g, eps, tv
+        self.norm = None if np.all(norm == 1) else norm   # periodic: H^T 1 = 1
         self.history = [] if record else None
 
     def __call__(self, f):
-        hf = self.H.forward(f)
+        hf = self.H.apply(f)                 # a fresh array (maybe a strided view): ours
         if self.history is not None:
             self.history.append(_divergence(self.g, hf, self.eps))
         small = hf < self.eps
-        np.divide(self.g, hf, out=hf, where=~small)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(self.g, hf, out=hf)
         hf[small] = 0
-        out = self.H.adjoint(hf)
+        out = self.H.apply_adjoint(hf)
         out *= f
         if self.tv:
             out /= _tv_factor(f, self.tv)
-        out /= self.norm
-        return out
+        if self.norm is not None:
+            out /= self.norm
+        return np.ascontiguousarray(out)
 
 
 def _plain(step, f, iterations, bar):
