@@ -82,11 +82,13 @@ def test_skimage_trace_matches_skimage():
 
 def test_speed_rows(result):
     s = result["speed"]
-    assert [r["case"].split()[0] for r in s["equal"]] == ["camera", "volume"]
+    assert [(r["case"].split()[0], r["boundary"]) for r in s["equal"]] == [
+        (case, b) for case in ("camera", "volume") for b in speed.BOUNDARIES]
     for r in s["equal"]:
         assert all(t > 0 for t in r["times"].values())
         assert all(np.isfinite(p) for p in r["psnr"].values())
-    assert [a["margin"] for a in s["accelerated"]] == [0, speed.INTERIOR_QUICK]
+    assert [(a["margin"], a["boundary"]) for a in s["accelerated"]] == [
+        (m, b) for m in (0, speed.INTERIOR_QUICK) for b in speed.BOUNDARIES]
     for a in s["accelerated"]:
         assert a["replica_error"] < 1e-5
         assert 1 <= a["skimage_iterations"] <= speed.MAX_ITERATIONS
@@ -99,7 +101,8 @@ def test_report_has_both_tables_and_every_target(result):
     text = restoration.report(result)
     assert "## Quality" in text and "## Speed" in text and "## Targets" in text
     assert "| setting | PSF | noise | method | PSNR dB | SSIM | note |" in text
-    assert "| case | iterations | ours ms | skimage ms | skimage / ours |" in text
+    assert "| case | ours boundary | iterations | ours ms | skimage ms | skimage / ours |" \
+        in text
     assert "Threads:" in text and "Machine:" in text
     lines = [line for line in text.splitlines() if line.startswith("- ")]
     assert len(lines) == len(restoration.targets(result)) >= 10

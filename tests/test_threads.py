@@ -79,3 +79,15 @@ def test_resizing_the_pool_while_other_threads_compute(restore_threads):
         toggler.result()
     for y in outputs:
         np.testing.assert_array_equal(y, expected)
+
+
+def test_keep_freed_memory_sets_glibc_and_checks_its_argument():
+    import platform
+
+    from deconvkit.threads import keep_freed_memory
+    kept = keep_freed_memory(64 * 2**20)
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert kept is True
+    for bad, error in ((0, ValueError), (2**40, ValueError), (1.5e6, TypeError)):
+        with pytest.raises(error, match="nbytes"):
+            keep_freed_memory(bad)

@@ -15,9 +15,12 @@ divides by negative values otherwise):
   larger scene), after 10 and 100 iterations, for ours with ``boundary="reflect"`` and
   ``"none"`` and for scikit-image.
 
-Ours uses its default boundary (``"reflect"``) for the timings, with ``scipy.fft``
-``workers=-1`` (all cores) inside the blur operator; scikit-image's
-``scipy.signal.convolve`` runs its FFTs on one thread.
+Ours runs twice: with its default boundary (``"reflect"``, which pads by the PSF and
+folds back: FFTs on a larger grid) and with ``"periodic"`` (the model the data were made
+with; FFTs on the image's own grid), with ``scipy.fft`` ``workers=-1`` (all cores) inside
+the blur operator; scikit-image's ``scipy.signal.convolve`` runs its FFTs on one thread.
+The run keeps freed memory in the process (:func:`deconvkit.threads.keep_freed_memory`)
+for both libraries alike.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ __all__ = ["SPEED_ITERATIONS", "MAX_ITERATIONS", "BAND_ITERATIONS", "speed_case"
 SPEED_ITERATIONS = 30
 MAX_ITERATIONS = 100
 BAND_ITERATIONS = (10, 100)
+BOUNDARIES = ("reflect", "periodic")
 NOISE = 0.01
 INTERIOR, INTERIOR_QUICK = 32, 8
 """Margin of the interior score: scikit-image's zero padding brightens its borders within
@@ -77,14 +81,16 @@ def _skimage(g, psf, n):
     return sk_rl(g, psf, num_iter=n, clip=False)
 
 
-def equal_iterations(name, g, psf, truth, rounds, block_time, iterations=SPEED_ITERATIONS):
+def equal_iterations(name, g, psf, truth, rounds, block_time, iterations=SPEED_ITERATIONS,
+                     boundary="reflect"):
     """One row: median seconds of ``iterations`` steps of each, and their PSNRs."""
     psf32 = psf.astype(np.float32)
-    runners = {"ours": lambda: richardson_lucy(g, psf, iterations),
+    runners = {"ours": lambda: richardson_lucy(g, psf, iterations, boundary=boundary),
                "skimage": lambda: _skimage(g, psf32, iterations)}
     scores = {n: psnr(truth, fn(), data_range=1.0) for n, fn in runners.items()}
     times = _time_interleaved(runners, rounds, block_time)
-    return dict(case=name, iterations=iterations, times=times, psnr=scores)
+    return dict(case=name, iterations=iterations, times=times, psnr=scores,
+                boundary=boundary)
 
 
 def _inner(shape, margin):
@@ -114,13 +120,14 @@ def skimage_rl_psnrs(g, psf, truth, n, margin=0):
     return scores, best
 
 
-def fewest_accelerated(g, psf, truth, goal, margin=0, limit=MAX_ITERATIONS):
+def fewest_accelerated(g, psf, truth, goal, margin=0, limit=MAX_ITERATIONS,
+                       boundary="reflect"):
     """The fewest ``accelerate=True`` iterations of ours whose PSNR (``margin`` px in)
     reaches ``goal`` and that PSNR, or ``(None, best PSNR, its iterations)`` when
     ``limit`` iterations do not reach it."""
     best, best_n, inner = -np.inf, None, _inner(g.shape, margin)
     for n in range(1, limit + 1):
-        f = richardson_lucy(g, psf, n, accelerate=True)
+        f = richardson_lucy(g, psf, n, accelerate=True, boundary=boundary)
         score = psnr(truth[inner], f[inner], data_range=1.0)
         if score >= goal:
             return n, score, n
@@ -129,23 +136,27 @@ def fewest_accelerated(g, psf, truth, goal, margin=0, limit=MAX_ITERATIONS):
     return None, best, best_n
 
 
-def accelerated(name, g, psf, truth, rounds, block_time, margin=0):
+def accelerated(name, g, psf, truth, rounds, block_time, margin=0, boundary="reflect",
+                skimage_trace=None):
     """Wall time of scikit-image to its best PSNR (iterations 1..100, scored ``margin``
     px in from the edges) against ours, accelerated, to the same PSNR; when ours does
     not reach it, the times of both to their own best (``ours_best_iterations``)."""
     psf32 = psf.astype(np.float32)
-    scores, best_iterate = skimage_rl_psnrs(g, psf32, truth, MAX_ITERATIONS, margin)
+    scores, best_iterate = skimage_trace or skimage_rl_psnrs(g, psf32, truth, MAX_ITERATIONS,
+                                                             margin)
     n_sk = int(np.argmax(scores)) + 1
     check = _skimage(g, psf32, n_sk)
     replica_error = float(np.max(np.abs(check - best_iterate)) / np.max(np.abs(check)))
     goal = max(scores)
-    n_ours, reached, n_run = fewest_accelerated(g, psf, truth, goal, margin)
+    n_ours, reached, n_run = fewest_accelerated(g, psf, truth, goal, margin,
+                                                boundary=boundary)
     times = _time_interleaved(
-        {"ours": lambda: richardson_lucy(g, psf, n_run, accelerate=True),
+        {"ours": lambda: richardson_lucy(g, psf, n_run, accelerate=True, boundary=boundary),
          "skimage": lambda: _skimage(g, psf32, n_sk)}, rounds, block_time)
     return dict(case=name, margin=margin, skimage_iterations=n_sk, skimage_psnr=goal,
                 replica_error=replica_error, ours_iterations=n_ours, ours_psnr=reached,
-                ours_best_iterations=n_run, times=times)
+                ours_best_iterations=n_run, times=times, boundary=boundary,
+                trace=(scores, best_iterate))
 
 
 def band_mask(shape, width):
@@ -184,13 +195,19 @@ def run(quick=False, rounds=5, block_time=1.0, log=sys.stderr):
         print(f"speed: {name}, {SPEED_ITERATIONS} iterations", file=log, flush=True)
         # the volume's skimage call takes seconds: the shortest blocks, fewer rounds
         r, b = (rounds, block_time) if kind == "image" else (max(1, rounds - 2), 0.0)
-        out["equal"].append(equal_iterations(name, g, psf, truth, r, b))
+        for boundary in BOUNDARIES:
+            out["equal"].append(equal_iterations(name, g, psf, truth, r, b,
+                                                 boundary=boundary))
         if kind == "image":
             for margin in (0, INTERIOR_QUICK if quick else INTERIOR):
                 print(f"speed: accelerated, to scikit-image's best PSNR ({margin} px in)",
                       file=log, flush=True)
-                out["accelerated"].append(
-                    accelerated(name, g, psf, truth, rounds, block_time, margin))
+                trace = None
+                for boundary in BOUNDARIES:
+                    row = accelerated(name, g, psf, truth, rounds, block_time, margin,
+                                      boundary, trace)
+                    trace = row.pop("trace")
+                    out["accelerated"].append(row)
     print("speed: border band", file=log, flush=True)
     out["band"] = border_band(128 if quick else 512, 4 if quick else 16)
     return out

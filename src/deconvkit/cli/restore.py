@@ -249,7 +249,10 @@ def _check_arguments(args) -> None:
 
 
 def run(args) -> int:
+    from ..threads import keep_freed_memory
+
     _check_arguments(args)
+    keep_freed_memory()   # the iterative methods' FFTs then reuse memory (no page faults)
     if args.demo:
         from .restore_demo import run_demo
 
