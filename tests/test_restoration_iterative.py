@@ -167,3 +167,16 @@ def test_bad_observations_are_rejected(g, error_type, words):
 def test_a_psf_with_more_axes_than_the_image_is_rejected():
     with pytest.raises(ValueError, match="dimensions"):
         richardson_lucy(np.ones((8, 8)), np.ones((3, 3, 3)))
+
+
+@pytest.mark.parametrize("fn,kwargs", [(richardson_lucy, {"iterations": 5}),
+                                       (landweber, {"iterations": 5}),
+                                       (tikhonov, {"lam": 1e-2, "iterations": 5})])
+def test_edgetaper_is_the_periodic_model_on_tapered_data(fn, kwargs):
+    from deconvkit.restoration import edgetaper
+    rng = np.random.default_rng(6)
+    g = rng.random((32, 40)) + 1.0
+    psf = gaussian(1.5)
+    np.testing.assert_allclose(fn(g, psf, boundary="edgetaper", **kwargs),
+                               fn(edgetaper(g, psf), psf, boundary="periodic", **kwargs),
+                               rtol=1e-10, atol=1e-12)

@@ -16,7 +16,7 @@ import scipy.fft
 from .otf import psf2otf
 from .psf import _real_array, as_psf
 
-__all__ = ["BOUNDARIES", "check_boundary", "edgetaper"]
+__all__ = ["BOUNDARIES", "check_boundary", "edgetaper", "data_for"]
 
 BOUNDARIES = ("periodic", "reflect", "edgetaper", "none")
 """The boundary choices every restoration method takes as ``boundary=``."""
@@ -101,3 +101,12 @@ def _autocorrelation(h, axis, n):
     z[k:m - k + 1] = 0.0          # lags the PSF does not reach: exactly 0, not FFT round-off
     z = np.append(z, z[0])
     return z / z.max()
+
+
+def data_for(g, H):
+    """The data an iterative method fits with the operator ``H``: ``g`` itself, or for
+    ``boundary="edgetaper"`` (whose operator is periodic) ``g`` with its borders tapered,
+    in ``g``'s dtype."""
+    if H.boundary == "edgetaper":
+        return edgetaper(g, H.psf).astype(g.dtype, copy=False)
+    return g

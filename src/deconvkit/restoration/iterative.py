@@ -14,7 +14,7 @@ import numpy as np
 from ..linop.blur import BlurOperator
 from ._common import (as_image, check_flag, check_iterations, check_real, finish,
                       progress as progress_bar)
-from .boundary import check_boundary
+from .boundary import check_boundary, data_for
 from .regularizers import laplacian
 
 __all__ = ["tikhonov", "landweber", "conjugate_gradient"]
@@ -122,7 +122,7 @@ def tikhonov(g, psf, lam=None, *, boundary="reflect", regularizer="laplacian",
     else:
         def normal(f):
             return H.adjoint(H.forward(f)) + lam * f
-    data = _prepare(g, H)
+    data = data_for(g, H)
     with progress_bar(iterations, check_flag(progress, "progress"), "tikhonov") as bar:
         f, history = conjugate_gradient(normal, H.adjoint(data), H.extend(data), iterations,
                                         tol, bar)
@@ -172,7 +172,7 @@ def landweber(g, psf, iterations=100, *, boundary="reflect", step=1.0, positive=
     iterations = check_iterations(iterations)
     step = check_real(step, "step", allow_zero=False, maximum=2.0)
     positive = check_flag(positive, "positive")
-    data = _prepare(g, H)
+    data = data_for(g, H)
     f = H.extend(data)
     scale = float(np.linalg.norm(data)) or 1.0
     history = []
@@ -187,14 +187,6 @@ def landweber(g, psf, iterations=100, *, boundary="reflect", step=1.0, positive=
     info = {"method": "landweber", "boundary": boundary, "iterations": iterations,
             "residual": history, "step": step}
     return finish(H.crop(f).astype(g.dtype, copy=False), info, full_output)
-
-
-def _prepare(g, H):
-    """The data the operator is fitted to: ``g``, edge-tapered for ``"edgetaper"``."""
-    if H.boundary == "edgetaper":
-        from .boundary import edgetaper
-        return edgetaper(g, H.psf).astype(g.dtype, copy=False)
-    return g
 
 
 def _automatic_lam(g, psf, noise, regularizer):

@@ -8,7 +8,7 @@ import numpy as np
 from ..linop.blur import BlurOperator
 from ._common import (as_image, check_flag, check_iterations, check_real, finish,
                       progress as progress_bar)
-from .boundary import check_boundary
+from .boundary import check_boundary, data_for
 
 __all__ = ["richardson_lucy"]
 
@@ -81,8 +81,9 @@ def richardson_lucy(g, psf, iterations=30, *, boundary="reflect", accelerate=Fal
     accelerate = check_flag(accelerate, "accelerate")
     tv = check_real(tv, "tv", maximum=1.0)
     full_output = check_flag(full_output, "full_output")
-    negative = int(np.count_nonzero(g < 0))
-    data = np.maximum(g, 0) if negative else g
+    observed = data_for(g, H)
+    negative = int(np.count_nonzero(observed < 0))
+    data = np.maximum(observed, 0) if negative else observed
     if eps is None:
         eps = (1e-6 if g.dtype == np.float32 else 1e-12) * max(float(data.max()), 1e-30)
     eps = check_real(eps, "eps", allow_zero=False)
