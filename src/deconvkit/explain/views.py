@@ -236,7 +236,7 @@ def _strip(spec, m, axis):
     n = max(full, crop.stop)
     kept = tuple((0, i) for i in range(crop.start, crop.stop) if i < full)
     extra = tuple((0, i) for i in range(full, n))
-    return Panel(f"axis {axis}: positions 0..{n - 1} of the full scatter, kept = output",
+    return Panel(f"axis {axis}: full scatter, kept = z",
                  np.arange(n, dtype=np.float64)[None, :], highlight=kept, marks=extra,
                  outline=(0, crop.start, 1, crop.stop))
 
