@@ -49,7 +49,9 @@ def _pillow():
 # ---------------------------------------------------------------------- layout
 def _cell_size(panel) -> float:
     rows, cols = panel.values.shape
-    return min(CELL, MAX_PANEL_HEIGHT / rows, 14.0 / cols) if panel.kind == "matrix" else CELL
+    if panel.kind in ("matrix", "vector"):
+        return min(CELL, MAX_PANEL_HEIGHT / rows, 14.0 / cols)
+    return CELL
 
 
 def _panel_size(panel):
@@ -64,7 +66,8 @@ def _panel_size(panel):
 
 def _layout(frame):
     sizes = [_panel_size(p) for p in frame.panels]
-    slots = [max(w, 0.075 * len(p.name)) for p, (w, _) in zip(frame.panels, sizes)]
+    slots = [max(w, 0.075 * max(map(len, p.name.split("\n")))) for p, (w, _) in
+             zip(frame.panels, sizes)]
     width = max(sum(slots) + GAP * (len(sizes) - 1) + 2 * MARGIN, 7.0)
     caption = textwrap.wrap(frame.caption, int((width - 2 * MARGIN) / 0.08)) or [""]
     body = max(h for _, h in sizes)
@@ -83,8 +86,8 @@ def _colors(panel):
         from matplotlib import colormaps
 
         finite = values[np.isfinite(values)]
-        lo, hi = (finite.min(), finite.max()) if finite.size else (0, 1)
-        rgb[:] = colormaps["YlOrRd"](0.15 + 0.7 * (values - lo) / ((hi - lo) or 1))[..., :3]
+        top = finite.max() if finite.size and finite.max() > 0 else 1.0
+        rgb[:] = colormaps["YlOrRd"](0.05 + 0.55 * values / top)[..., :3]
     else:
         rgb[:] = to_rgb(COLORS["cell"])
     rgb[np.isnan(values)] = to_rgb(COLORS["empty"])
@@ -108,8 +111,8 @@ def _draw_grid(ax, panel):
     ax.imshow(_colors(panel), extent=(0, cols, rows, 0), interpolation="nearest")
     ax.set_xlim(0, cols)
     ax.set_ylim(rows, 0)
-    ax.hlines(np.arange(rows + 1), 0, cols, color=COLORS["edge"], linewidth=0.6)
-    ax.vlines(np.arange(cols + 1), 0, rows, color=COLORS["edge"], linewidth=0.6)
+    ax.hlines(np.arange(rows + 1), 0, cols, color=COLORS["edge"], linewidth=0.6, clip_on=False)
+    ax.vlines(np.arange(cols + 1), 0, rows, color=COLORS["edge"], linewidth=0.6, clip_on=False)
     texts = _cell_texts(panel)
     chars = max((len(t) for t in texts.values()), default=1)
     points = _cell_size(panel) * 72

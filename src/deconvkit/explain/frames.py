@@ -64,7 +64,8 @@ class Panel:
         Cells of a second kind (inserted or padded zeros, output_padding cells).
     outline : (r0, c0, r1, c1) or None
         A half-open rectangle drawn around cells (the crop).
-    kind : {"grid", "matrix", "map", "text"}
+    kind : {"grid", "matrix", "vector", "map", "text"}
+        ``"matrix"`` prints zeros as dots; ``"vector"`` is a column beside a matrix.
     lines : tuple of str
         The text of a ``"text"`` panel.
     """

@@ -146,9 +146,9 @@ def matrix_frames(spec, y, w) -> list:
                       kind="matrix"),
                 Panel(f"Cᵀ ({c.shape[1]}x{c.shape[0]}), row {o}", c.T,
                       highlight=tuple((o, r) for r in range(c.shape[0])), kind="matrix"),
-                Panel("y", y.reshape(-1, 1), kind="matrix"),
+                Panel("y", y.reshape(-1, 1), kind="vector"),
                 Panel("z = Cᵀ y", np.where(done, z, np.nan).reshape(-1, 1),
-                      highlight=((o, 0),), kind="matrix"))))
+                      highlight=((o, 0),), kind="vector"))))
     return frames
 
 
