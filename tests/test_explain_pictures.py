@@ -119,7 +119,8 @@ def test_gif_frame_count_and_png_size(tmp_path):
                  "--gif", str(gif), "--png", str(png)]) == 0
     v = picture_views((5,), 3, stride=2)
     with Image.open(gif) as im:
-        assert im.n_frames == sum(len(f) for f in v.values()) == 1 + 3 + 5 + 5 + 2  # m = 2: 2 stamps + crop
+        # m = 2: sizes, 2 stamps + the crop, 5 windows, 5 rows, 2 phases
+        assert im.n_frames == sum(len(f) for f in v.values()) == 1 + 3 + 5 + 5 + 2
     with Image.open(png) as im:
         assert im.format == "PNG" and 700 <= im.width <= 3000 and 1000 <= im.height <= 6000
 

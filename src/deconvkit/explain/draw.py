@@ -7,7 +7,6 @@ GIFs are written with Pillow (a dependency of matplotlib).
 
 from __future__ import annotations
 
-import math
 import textwrap
 
 import numpy as np

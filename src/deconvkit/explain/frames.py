@@ -28,15 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..functional import conv, conv_transpose
-from ..functional.matrix import matrix_entries
 from ..geometry import ConvSpec
-from .render import compact, fmt_number, size_str
-from .text import _view_positions, fractional_input, numeric_matrix
+from .render import size_str
 
 __all__ = ["Panel", "Frame", "VIEWS", "MAX_CELLS", "MAX_MATRIX", "MAX_FRAMES", "check_drawable",
-           "default_arrays", "scatter_frames", "zeros_frames", "matrix_frames",
-           "polyphase_frames", "sizes_frames", "views"]
+           "default_arrays"]
 
 VIEWS = ("sizes", "scatter", "zeros", "matrix", "polyphase")
 """The views, in the order a GIF shows them."""
@@ -199,8 +195,9 @@ def check_drawable(spec: ConvSpec, m) -> None:
                                      ("the sliding window", math.prod(t), MAX_FRAMES,
                                       "MAX_FRAMES")):
         if count > limit:
-            raise ValueError(f"{what} would need {count} {'rows' if name == 'MAX_MATRIX' else 'frames'}"
-                             f", more than {limit} ({name}); give a smaller --input")
+            unit = "rows" if name == "MAX_MATRIX" else "frames"
+            raise ValueError(f"{what} would need {count} {unit}, more than {limit} ({name}); "
+                             "give a smaller --input")
 
 
 def default_arrays(spec: ConvSpec, m, y=None, w=None):

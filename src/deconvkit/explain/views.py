@@ -207,7 +207,8 @@ def _axis_lines(spec, m):
     for a, (k, s, (pl, ph), d, r) in enumerate(zip(spec.kernel_size, spec.stride, spec.padding,
                                                     spec.dilation, spec.output_padding)):
         full = spec.full_size(m)[a]
-        lines += [f"axis {a}: input m = {m[a]}, k = {k}, s = {s}, p = ({pl}, {ph}), d = {d}, r = {r}",
+        lines += [f"axis {a}: input m = {m[a]}, k = {k}, s = {s}, p = ({pl}, {ph}), d = {d}, "
+                  f"r = {r}",
                   f"  full scatter L = (m-1)s + d(k-1) + 1 = {full}",
                   f"  crop {pl} at the start and p_hi - r = {ph - r} at the end -> t = {t[a]}"
                   + (f" (r = {r} zeros past the scatter's end)" if r > ph else ""),
