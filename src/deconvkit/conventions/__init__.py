@@ -14,6 +14,7 @@ calling :func:`deconvkit.conv_transpose`:
 :func:`jax_conv_transpose`     ``jax.lax.conv_transpose``
 =========================  ==========================================================
 
+:func:`conv_spelling` writes a forward convolution in each framework's words.
 The reverse direction, :func:`framework_call`, gives the arguments that reproduce a
 ``ConvSpec`` in a framework, or the closest call plus the slice or pad that completes it;
 :func:`translate` goes from one framework's arguments to another's.
@@ -21,6 +22,7 @@ The reverse direction, :func:`framework_call`, gives the arguments that reproduc
 
 from ._call import FrameworkCall, OutputShape
 from ._window import TransposeWindow, apply_fixup, block_diagonal_weight, dilated_weight
+from .forward import FORWARD_FRAMEWORKS, ConvSpelling, conv_spelling
 from .caffe import caffe_call, caffe_deconvolution, caffe_window, fcn_crop_offset
 from .calls import (FRAMEWORKS, Translation, canonical_name, framework_call, framework_window,
                     run_call, shift_warnings, translate, window_args)
@@ -37,7 +39,7 @@ __all__ = [
     "window_args",
     "FrameworkCall", "Translation", "TransposeWindow", "OutputShape", "FRAMEWORKS",
     "canonical_name", "apply_fixup", "block_diagonal_weight", "dilated_weight",
-    "onnx_conv_pads",
+    "onnx_conv_pads", "conv_spelling", "ConvSpelling", "FORWARD_FRAMEWORKS",
     "torch_window", "tf_window", "keras_window", "onnx_window", "caffe_window", "jax_window",
     "torch_call", "tf_call", "keras_call", "onnx_call", "caffe_call", "jax_call",
 ]
