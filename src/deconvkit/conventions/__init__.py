@@ -28,7 +28,8 @@ from .calls import (FRAMEWORKS, Translation, canonical_name, framework_call, fra
                     run_call, shift_warnings, translate, window_args)
 from .jax import jax_call, jax_conv_transpose, jax_window
 from .keras import keras_call, keras_conv_transpose, keras_window
-from .onnx import onnx_call, onnx_conv, onnx_conv_pads, onnx_conv_transpose, onnx_window
+from .onnx import (onnx_call, onnx_conv, onnx_conv_pads, onnx_conv_transpose, onnx_spec,
+                   onnx_window)
 from .pytorch import torch_call, torch_conv_transpose, torch_window
 from .tensorflow import tf_call, tf_conv_transpose, tf_window
 
@@ -39,7 +40,7 @@ __all__ = [
     "window_args",
     "FrameworkCall", "Translation", "TransposeWindow", "OutputShape", "FRAMEWORKS",
     "canonical_name", "apply_fixup", "block_diagonal_weight", "dilated_weight",
-    "onnx_conv_pads", "conv_spelling", "ConvSpelling", "FORWARD_FRAMEWORKS",
+    "onnx_conv_pads", "onnx_spec", "conv_spelling", "ConvSpelling", "FORWARD_FRAMEWORKS",
     "torch_window", "tf_window", "keras_window", "onnx_window", "caffe_window", "jax_window",
     "torch_call", "tf_call", "keras_call", "onnx_call", "caffe_call", "jax_call",
 ]

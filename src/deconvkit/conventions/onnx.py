@@ -26,7 +26,8 @@ from ._call import Code, FrameworkCall
 from ._window import (TransposeWindow, array, as_array, checked_call_args, layout_name, per_axis,
                       owned, run_transpose, spatial_sizes)
 
-__all__ = ["onnx_conv_transpose", "onnx_conv", "onnx_window", "onnx_conv_pads", "onnx_call"]
+__all__ = ["onnx_conv_transpose", "onnx_conv", "onnx_window", "onnx_conv_pads", "onnx_call",
+           "onnx_spec"]
 
 AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 
@@ -107,6 +108,36 @@ def onnx_window(input_size, kernel_shape, *, auto_pad="NOTSET", dilations=None, 
         raise ValueError(f"pads {list(pairs)} leave no output: output size {out} for input "
                          f"{tuple(input_size)}")
     return win
+
+
+def onnx_spec(input_size, kernel_shape, *, auto_pad="NOTSET", dilations=None, group=1,
+              output_padding=None, output_shape=None, pads=None, strides=None):
+    """The :class:`~deconvkit.ConvSpec` a ``ConvTranspose`` node means for an input size.
+
+    Its ``pads`` (given, or computed from ``auto_pad`` / ``output_shape`` by the spec
+    formulas) and ``output_padding`` as they are, so that ``conv_transpose(x, w, spec)``
+    is the node. Only an ``output_shape`` beyond the full scatter needs zeros after it.
+
+    Returns
+    -------
+    spec : ConvSpec or None
+        None when the output lies entirely outside the scatter (all zeros).
+    extra : tuple of (before, after)
+        Zeros around ``conv_transpose(x, w, spec)`` per axis; all zero but in that case.
+
+    >>> onnx_spec((4,), (3,), strides=[2], auto_pad="SAME_LOWER")
+    (ConvSpec(kernel_size=(3,), stride=(2,), padding=((1, 0),), dilation=(1,), groups=1, output_padding=(0,)), ((0, 0),))
+    """
+    window = onnx_window(input_size, kernel_shape, auto_pad=auto_pad, dilations=dilations,
+                         group=group, output_padding=output_padding, output_shape=output_shape,
+                         pads=pads, strides=strides)
+    r = _attr(output_padding, window.ndim, "output_padding", 0)
+    pairs = tuple((lo, hi + ri) for (lo, hi), ri in zip(window.crop, r))
+    if all(lo >= 0 and hi >= 0 for lo, hi in pairs):
+        spec = ConvSpec(window.kernel_size, window.stride, pairs, window.dilation,
+                        window.groups, r)
+        return spec, ((0, 0),) * window.ndim
+    return window.to_spec(input_size)
 
 
 def _auto_crop(axis, L, n, r, s, d, mode):

@@ -82,7 +82,7 @@ def _nominal_input(attrs, k):
 
 
 def _transposed(report, attrs):
-    from ..conventions import FRAMEWORKS, framework_call, onnx_window
+    from ..conventions import FRAMEWORKS, framework_call, onnx_spec, onnx_window
 
     k, m = report.kernel_shape, report.input_size
     mode = attrs.get("auto_pad", "NOTSET")
@@ -93,7 +93,7 @@ def _transposed(report, attrs):
         return
     size = m if m is not None else _nominal_input(attrs, k)
     window = onnx_window(size, k, **_window_args(attrs))
-    spec, extra = window.to_spec(size)
+    spec, extra = onnx_spec(size, k, **_window_args(attrs))
     report.spec = spec
     report.extra_zeros = extra if m is not None else None
     if spec is not None:
