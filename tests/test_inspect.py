@@ -192,6 +192,20 @@ def test_subgraph_nodes_are_reported():
         ("up_a", "main/choose.then_branch", (6, 6)), ("up_b", "main/choose.else_branch", (4, 4))]
 
 
+def test_other_domains_are_skipped():
+    w = numpy_helper.from_array(np.ones((1, 1, 3), np.float32), "W")
+    graph = helper.make_graph(
+        [helper.make_node("FusedConv", ["X", "W"], ["Y"], name="fused", domain="com.microsoft")],
+        "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 1, 5])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], [w])
+    report = inspect_onnx(helper.make_model(graph, opset_imports=[
+        helper.make_opsetid("", 22), helper.make_opsetid("com.microsoft", 1)]))
+    assert len(report) == 0
+    assert report.skipped[0]["op"] == "com.microsoft.FusedConv"
+    assert "skipped:" in report.text() and "no Conv/ConvTranspose nodes" in report.text()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_torch_export(tmp_path):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)

@@ -125,8 +125,9 @@ def onnx_spec(input_size, kernel_shape, *, auto_pad="NOTSET", dilations=None, gr
     extra : tuple of (before, after)
         Zeros around ``conv_transpose(x, w, spec)`` per axis; all zero but in that case.
 
-    >>> onnx_spec((4,), (3,), strides=[2], auto_pad="SAME_LOWER")
-    (ConvSpec(kernel_size=(3,), stride=(2,), padding=((1, 0),), dilation=(1,), groups=1, output_padding=(0,)), ((0, 0),))
+    >>> spec, extra = onnx_spec((4,), (3,), strides=[2], auto_pad="SAME_LOWER")
+    >>> spec.padding, spec.output_padding, extra
+    (((1, 0),), (0,), ((0, 0),))
     """
     window = onnx_window(input_size, kernel_shape, auto_pad=auto_pad, dilations=dilations,
                          group=group, output_padding=output_padding, output_shape=output_shape,

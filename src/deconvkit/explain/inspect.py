@@ -291,7 +291,8 @@ def verdict_of(spec: ConvSpec, input_size):
     core = ConvSpec(spec.kernel_size, spec.stride, spec.padding, spec.dilation, 1,
                     spec.output_padding)
     if input_size is None or math.prod(core.full_size(input_size)) > MAX_VERDICT_POSITIONS:
-        input_size = tuple(2 * -(-e // s) + 4 for e, s in zip(core.kernel_extent, core.stride))
+        input_size = tuple(2 * -(-e // s) + 4 + -(-(lo + hi) // s) for e, s, (lo, hi) in
+                           zip(core.kernel_extent, core.stride, core.padding))
         while math.prod(core.full_size(input_size)) > MAX_VERDICT_POSITIONS and \
                 max(input_size) > 1:
             input_size = tuple(max(m // 2, 1) for m in input_size)

@@ -88,8 +88,9 @@ def _transposed(report, attrs):
     mode = attrs.get("auto_pad", "NOTSET")
     sized = mode in ("SAME_UPPER", "SAME_LOWER") or "output_shape" in attrs
     if m is None and sized:
-        report.pitfalls.append(f"the padding depends on the input size ({mode if mode != 'NOTSET' else 'output_shape'}), "
-                               "which the file does not state: no spec")
+        what = "output_shape" if "output_shape" in attrs else f"auto_pad {mode}"
+        report.pitfalls.append(f"the padding depends on the input size ({what}), which the "
+                               "file does not state: no spec")
         return
     size = m if m is not None else _nominal_input(attrs, k)
     window = onnx_window(size, k, **_window_args(attrs))
