@@ -34,8 +34,9 @@ from .methods import METHODS, deconvolve
 from .metrics import psnr, ssim
 from .noise import estimate_noise
 from .psf import as_psf, box, disk, gaussian, motion
+from .tiled import tiled
 
 __all__ = ["BlurOperator", "BOUNDARIES", "check_boundary", "edgetaper", "psf2otf", "otf2psf",
            "as_psf", "box", "disk", "gaussian", "motion", "deconvolve", "METHODS", "regularized",
            "wiener", "inverse", "richardson_lucy", "tikhonov", "landweber", "estimate_noise",
-           "psnr", "ssim"]
+           "psnr", "ssim", "tiled"]
