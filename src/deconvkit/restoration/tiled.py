@@ -174,9 +174,9 @@ def _check_options(name, psf, dtype, options):
     probe = dict(options)
     if name in ITERATIVE + ("tikhonov",):
         probe["iterations"] = 1
-    for key in {"regularized": "lam", "tikhonov": "lam", "wiener": "nsr"}.get(name, ()),:
-        if probe.get(key) is None:
-            probe[key] = 1.0
+    key = {"regularized": "lam", "tikhonov": "lam", "wiener": "nsr"}.get(name)
+    if key is not None and probe.get(key) is None:
+        probe[key] = 1.0
     METHODS[name](np.zeros(tuple(2 * k + 1 for k in psf.shape), dtype), psf, **probe)
 
 
@@ -239,8 +239,11 @@ def _client(scheduler):
         with distributed.Client(address) as client:
             yield client
         return
+    # threads in this process, over TCP on loopback (the in-process transport refuses a
+    # host; worker processes need a working nanny): "distributed:ADDRESS" for more
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+                                  protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         yield client
 
