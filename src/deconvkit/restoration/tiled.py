@@ -54,8 +54,8 @@ def tiled(g, psf, method="regularized", *, chunks=None, depth=None, out=None,
         Replace an existing ``out``; otherwise ``FileExistsError`` before any work.
     scheduler : None, str or distributed.Client
         ``None`` (Dask's default, threads), ``"threads"``, ``"processes"``,
-        ``"synchronous"``, ``"distributed"`` (a LocalCluster on 127.0.0.1 for this
-        call), ``"distributed:ADDRESS"`` or a ``Client``: runs what this call computes
+        ``"synchronous"``, ``"distributed"`` (a LocalCluster of 2 single-thread workers on
+        127.0.0.1 for this call), ``"distributed:ADDRESS"`` or a ``Client``: runs what this call computes
         (the parameters and, with ``out``, the result). A lazy result is computed by
         the caller, with any scheduler.
     progress : bool
@@ -240,10 +240,11 @@ def _client(scheduler):
             yield client
         return
     # threads in this process, over TCP on loopback (the in-process transport refuses a
-    # host; worker processes need a working nanny): "distributed:ADDRESS" for more
+    # host; worker processes need a working nanny): "distributed:ADDRESS" for more.
+    # Its HTTP servers too on loopback, any free port (None still opens port 8787)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   protocol="tcp", host="127.0.0.1",
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address="127.0.0.1:0") as cluster, \
             distributed.Client(cluster) as client:
         yield client
 
