@@ -16,7 +16,10 @@ This package holds:
   default: its parameter and the noise level chosen from the data), :func:`wiener`,
   :func:`inverse`; the iterative :func:`richardson_lucy`, :func:`tikhonov`,
   :func:`landweber`;
-* :func:`estimate_noise`, and the metrics :func:`psnr`, :func:`ssim`.
+* :func:`estimate_noise`, and the metrics :func:`psnr`, :func:`ssim`;
+* :func:`tiled`: any method on volumes larger than memory, chunk by chunk on Dask
+  (NumPy, Dask or Zarr arrays, TIFF stacks, Zarr stores; ``pip install
+  'deconvkit[dask]'``).
 
 Every method returns an estimate with ``g``'s float dtype (float32 stays float32,
 everything else float64, values never rescaled or clipped), leaves its inputs untouched,
