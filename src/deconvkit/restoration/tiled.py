@@ -7,6 +7,8 @@ Dask does the tiling (``dask.array.map_overlap``), the scheduling and the distri
 
 from __future__ import annotations
 
+import logging
+
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -242,9 +244,12 @@ def _client(scheduler):
     # threads in this process, over TCP on loopback (the in-process transport refuses a
     # host; worker processes need a working nanny): "distributed:ADDRESS" for more.
     # Its HTTP servers too on loopback, any free port (None still opens port 8787)
+    # (task errors reach the caller as exceptions; the cluster's own logs are silenced,
+    # or closing it after a progress bar logs the bar's cancelled feed as an error)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   protocol="tcp", host="127.0.0.1",
-                                  dashboard_address="127.0.0.1:0") as cluster, \
+                                  dashboard_address="127.0.0.1:0",
+                                  silence_logs=logging.CRITICAL) as cluster, \
             distributed.Client(cluster) as client:
         yield client
 
