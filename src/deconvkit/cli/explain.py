@@ -144,7 +144,8 @@ def _add_picture_options(p) -> None:
                         "with a verdict; default geometry 12x12, kernel 3, stride 2")
     p.add_argument("--frame-ms", type=positive_int, default=900, metavar="MS",
                    help="milliseconds per GIF frame (default 900)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing picture and HTML files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing picture and HTML files")
 
 
 def add(subparsers) -> None:

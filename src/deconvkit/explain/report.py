@@ -96,8 +96,8 @@ def explain_page(spec, m, y=None, w=None, *, which=VIEWS, title=None) -> str:
     Examples
     --------
     >>> from deconvkit.geometry import ConvSpec
-    >>> html = explain_page(ConvSpec(3, stride=2), (2,))
-    >>> 'id="scatter-3"' in html and "periodic with period 2" in html
+    >>> html = explain_page(ConvSpec(3, stride=2), (4,))
+    >>> 'id="scatter-4"' in html and "periodic with period 2" in html
     True
     """
     v = views(spec, m, y, w, which=which)
