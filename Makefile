@@ -20,6 +20,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/deconvkit explain
+	mkdir -p demo-results
+	$(BIN)/deconvkit explain --html demo-results/explain.html --gif demo-results/explain.gif --overwrite
 	$(BIN)/deconvkit restore --demo --out demo-results --overwrite
 	$(BIN)/deconvkit train --quick --out demo-results --overwrite
 

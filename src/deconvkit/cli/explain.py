@@ -1,5 +1,6 @@
 """``deconvkit explain``: the matrix, the grids and the checks of one convolution, as text,
-pictures (``--png``, ``--gif``) or overlap maps (``--checkerboard``)."""
+pictures (``--png``, ``--gif``), an HTML report (``--html``) or overlap maps
+(``--checkerboard``)."""
 
 from __future__ import annotations
 
@@ -38,17 +39,21 @@ def _views(value: str):
     return names
 
 
+def _picture(args) -> bool:
+    return any(p is not None for p in (args.png, args.gif, args.html))
+
+
 def _check_options(args):
-    picture = args.png is not None or args.gif is not None
+    picture = _picture(args)
     if args.view is not None and not picture:
-        raise ValueError("--view needs --png or --gif")
+        raise ValueError("--view needs --png, --gif or --html")
     if args.example is not None and (args.input is not None or not picture):
-        raise ValueError("--example draws a seed's example: give it with --png or --gif and "
-                         "without --input")
+        raise ValueError("--example draws a seed's example: give it with --png, --gif or "
+                         "--html and without --input")
     if args.checkerboard and (args.gif is not None or args.view or args.example):
-        raise ValueError("--checkerboard draws one map: give --png, not --gif, --view or "
-                         "--example")
-    for path, option in ((args.png, "--png"), (args.gif, "--gif")):
+        raise ValueError("--checkerboard draws one map: give --png or --html, not --gif, "
+                         "--view or --example")
+    for path, option in ((args.png, "--png"), (args.gif, "--gif"), (args.html, "--html")):
         if path is not None:
             check_output_path(path, option, overwrite=args.overwrite)
 
@@ -67,20 +72,35 @@ def _checkerboard(args):
     geometry.pop("weights")
     spec = make_spec(args.input, geometry.pop("kernel_size"), **geometry)
     m = spec.conv_output_size(args.input)
-    return "\n".join(save_checkerboard(spec, m, args.png, overwrite=args.overwrite)) + "\n"
+    lines = save_checkerboard(spec, m, args.png, overwrite=args.overwrite)
+    if args.html is not None:
+        from ..explain.report import checkerboard_page, save_html
+
+        lines.append(save_html(checkerboard_page(spec, m), args.html, overwrite=args.overwrite))
+    return "\n".join(lines) + "\n"
 
 
 def _pictures(args):
     from ..explain.frames import VIEWS
-    from ..explain.pictures import picture_views, save_pictures
+    from ..explain.pictures import picture_geometry, save_pictures
+    from ..explain.views import views
 
     which = args.view or VIEWS
     if args.input is None:
-        views = picture_views(example=args.example or 1, which=which)
+        spec, m, y, w = picture_geometry(example=args.example or 1)
     else:
-        views = picture_views(args.input, **_geometry(args), which=which)
-    return "\n".join(save_pictures(views, png=args.png, gif=args.gif, overwrite=args.overwrite,
-                                   duration=args.frame_ms)) + "\n"
+        spec, m, y, w = picture_geometry(args.input, **_geometry(args))
+    lines, html = [], None
+    if args.html is not None:  # built first: a refused page writes no file at all
+        from ..explain.report import explain_page, save_html
+
+        html = explain_page(spec, m, y, w, which=which)
+    if args.png is not None or args.gif is not None:
+        lines = save_pictures(views(spec, m, y, w, which=which), png=args.png, gif=args.gif,
+                              overwrite=args.overwrite, duration=args.frame_ms)
+    if html is not None:
+        lines.append(save_html(html, args.html, overwrite=args.overwrite))
+    return "\n".join(lines) + "\n"
 
 
 def run(args) -> int:
@@ -89,7 +109,7 @@ def run(args) -> int:
     _check_options(args)
     if args.checkerboard:
         text = _checkerboard(args)
-    elif args.png is not None or args.gif is not None:
+    elif _picture(args):
         text = _pictures(args)
     elif args.input is None:
         given = [f"--{name.replace('_', '-')}" for name in GEOMETRY if getattr(args, name)
@@ -108,6 +128,10 @@ def _add_picture_options(p) -> None:
     p.add_argument("--png", metavar="PATH",
                    help="draw one step of each view (or the overlap maps) into a PNG")
     p.add_argument("--gif", metavar="PATH", help="draw every step of each view as an animated GIF")
+    p.add_argument("--html", metavar="PATH",
+                   help="write one self-contained HTML page: every view step by step "
+                        "(keyboard-steppable, readable without JavaScript) and the overlap "
+                        "maps; with --checkerboard, the maps alone")
     p.add_argument("--view", type=_views, metavar="VIEWS",
                    help="views to draw, comma-separated: sizes, scatter, zeros, matrix, "
                         "polyphase (default all)")
@@ -120,7 +144,8 @@ def _add_picture_options(p) -> None:
                         "with a verdict; default geometry 12x12, kernel 3, stride 2")
     p.add_argument("--frame-ms", type=positive_int, default=900, metavar="MS",
                    help="milliseconds per GIF frame (default 900)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing picture files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing picture and HTML files")
 
 
 def add(subparsers) -> None:
@@ -130,7 +155,8 @@ def add(subparsers) -> None:
                     "sizes, the matrices C and Cᵀ, the fractionally strided view and the "
                     "sliding windows. With no options: the worked examples. With --png or "
                     "--gif: pictures of the transposed convolution, step by step (1-D and "
-                    "2-D). With --checkerboard: the overlap maps and their verdict.",
+                    "2-D); with --html, the same as one HTML page. With --checkerboard: "
+                    "the overlap maps and their verdict.",
         epilog="example: deconvkit explain --input 4x4 --kernel 3 --stride 2 --padding 1 "
                "--gif steps.gif. Meant for small examples: arrays of up to a million "
                "positions, pictures of up to 24 cells per axis.")

@@ -20,7 +20,7 @@ from .seeds import SEED_001_D, SEED_001_MASK
 from .text import _kernel_values, make_spec
 from .views import views
 
-__all__ = ["picture_views", "summary_frames", "save_pictures", "save_checkerboard",
+__all__ = ["picture_views", "picture_geometry", "summary_frames", "save_pictures", "save_checkerboard",
            "EXAMPLES", "MAX_GIF_FRAMES"]
 
 EXAMPLES = {1: "seed 001: a 4x4 input, a 3x3 kernel, the 16x4 matrix (C transposed)",
@@ -70,14 +70,23 @@ def picture_views(input_size=None, kernel_size=3, *, stride=1, padding=0, dilati
     >>> picture_views((5,), 3, stride=2, which=("scatter",))["scatter"][-1].title
     'Scatter, last step: crop to the output'
     """
-    if input_size is None:
-        spec, m, y, w = _example(example)
-    else:
-        spec = make_spec(input_size, kernel_size, stride=stride, padding=padding,
-                         dilation=dilation, output_padding=output_padding)
-        m, y = spec.conv_output_size(tuple(input_size)), None
-        w = None if weights is None else _kernel_values(weights, spec)
+    spec, m, y, w = picture_geometry(input_size, kernel_size, stride=stride, padding=padding,
+                                     dilation=dilation, output_padding=output_padding,
+                                     weights=weights, example=example)
     return views(spec, m, y, w, which=which)
+
+
+def picture_geometry(input_size=None, kernel_size=3, *, stride=1, padding=0, dilation=1,
+                     output_padding=None, weights=None, example=1):
+    """The ``(spec, m, y, w)`` that :func:`picture_views` draws for the same arguments:
+    the spec, the transposed convolution's input size ``m``, and its input ``y`` and
+    kernel ``w`` (None for the default ``1, 2, 3, ...``)."""
+    if input_size is None:
+        return _example(example)
+    spec = make_spec(input_size, kernel_size, stride=stride, padding=padding,
+                     dilation=dilation, output_padding=output_padding)
+    w = None if weights is None else _kernel_values(weights, spec)
+    return spec, spec.conv_output_size(tuple(input_size)), None, w
 
 
 def summary_frames(views_: dict) -> list:
@@ -91,7 +100,7 @@ def summary_frames(views_: dict) -> list:
     return frames
 
 
-def _check_target(path, overwrite):
+def check_target(path, overwrite):
     path = Path(path)
     if path.exists() and not overwrite:
         raise ValueError(f"would overwrite {str(path)!r}; pass overwrite=True (--overwrite)")
@@ -121,7 +130,7 @@ def save_pictures(views_: dict, *, png=None, gif=None, overwrite=False, duration
     if png is None and gif is None:
         raise ValueError("give png or gif (a path to write)")
     targets = [(p, kind) for p, kind in ((png, "png"), (gif, "gif")) if p is not None]
-    targets = [(_check_target(p, overwrite), kind) for p, kind in targets]
+    targets = [(check_target(p, overwrite), kind) for p, kind in targets]
     require_matplotlib()
     frames = [f for frames_of in views_.values() for f in frames_of]
     if gif is not None and len(frames) > MAX_GIF_FRAMES:
@@ -145,7 +154,7 @@ def save_checkerboard(spec, input_size, png=None, *, overwrite=False) -> list:
     lines = [f"Overlap of {spec.describe()}, transposed-conv input {size_str(input_size)}:"]
     lines += [f"  {name:<16} {v.text}" for name, v in verdicts.items()]
     if png is not None:
-        path = _check_target(png, overwrite)
+        path = check_target(png, overwrite)
         frame = checkerboard_frame(spec, input_size)
         from .draw import save_png
 
