@@ -295,3 +295,19 @@ def test_invalid_attributes_are_a_node_error():
     (node,) = inspect_onnx(one_node_model("ConvTranspose", x.shape, w, strides=[2],
                                           pads=[5, 5]))
     assert node.error is not None and "no output" in node.error
+
+
+def test_cli_html_report(tmp_path, capsys):
+    x_shape, w_shape, attrs = TRANSPOSED["same-upper"]
+    path, html = tmp_path / "m.onnx", tmp_path / "m.html"
+    onnx.save(one_node_model("ConvTranspose", x_shape, np.ones(w_shape, np.float32), **attrs),
+              str(path))
+    assert main(["inspect", str(path), "--json", "--html", str(html)]) == 0
+    assert json.loads(capsys.readouterr().out)["nodes"][0]["name"] == "n"  # stdout stays JSON
+    text = html.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and 'id="node-0"' in text
+    assert "ConvTranspose n" in text and "periodic with period 2" in text and "<td" in text
+    assert main(["inspect", str(path), "--html", str(html)]) == 2  # no --overwrite
+    assert "would overwrite" in capsys.readouterr().err
+    assert main(["inspect", str(path), "--html", str(html), "--overwrite"]) == 0
+    assert "wrote" in capsys.readouterr().out

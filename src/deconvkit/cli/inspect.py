@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import json
 
-from .common import write
+from .common import check_output_path, write
 
 
 def run(args) -> int:
     from ..explain.inspect import inspect_onnx
 
+    if args.html is not None:
+        check_output_path(args.html, "--html", overwrite=args.overwrite)
     report = inspect_onnx(args.model)
     if args.json:
         write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
         write(report.text())
+    if args.html is not None:
+        from ..explain.inspect_html import inspect_page
+        from ..explain.report import save_html
+
+        line = save_html(inspect_page(report), args.html, overwrite=args.overwrite)
+        if not args.json:  # stdout stays one JSON document
+            write(line + "\n")
     return 0
 
 
@@ -41,4 +50,8 @@ def add(subparsers) -> None:
                "missing file or one that is not an ONNX model.")
     p.add_argument("model", metavar="MODEL", help="an ONNX model file (.onnx)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--html", metavar="PATH",
+                   help="also write the report as one self-contained HTML page, with the "
+                        "overlap maps of each transposed node")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --html file")
     p.set_defaults(run=run)
