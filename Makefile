@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[viz,restore,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[viz,restore,dask,onnx]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
