@@ -116,3 +116,70 @@ def baseline():
     """Resident and virtual size of a Python that has imported NumPy, SciPy, Dask, Zarr
     and deconvkit's restoration: the floor any budget must leave room for."""
     return _run_child(_BASELINE_CHILD, {})
+
+
+# ---------------------------------------------------------------- out of core
+def write_observation(path, shape, psf, chunks, name="out-of-core"):
+    """Write ``g``, a blurred and noisy synthetic volume of ``shape`` (float32), to the
+    Zarr store ``path`` chunk by chunk: each chunk's scene is drawn from its own seed,
+    the blur crosses chunk borders (``map_overlap``, reflected at the volume's edges)."""
+    import dask
+    import dask.array as da
+    from .restoration_quality import seed_of
+    from .volume3d import NOISE, scene
+
+    def truth_block(block_info=None):
+        info = block_info[None]
+        return scene(info["chunk-shape"], seed_of("3d", name, info["chunk-location"]))
+
+    def observe_block(x, block_info=None):
+        from scipy.signal import fftconvolve
+        y = fftconvolve(x, psf.astype(np.float32), mode="same")
+        rng = np.random.default_rng(seed_of("3d noise", name, block_info[0]["chunk-location"]))
+        y += NOISE * rng.standard_normal(y.shape, dtype=np.float32)
+        return np.maximum(y, 0, out=y)
+
+    truth = da.map_blocks(truth_block, dtype=np.float32,
+                          chunks=da.core.normalize_chunks(chunks, shape))
+    g = truth.map_overlap(observe_block, depth=tuple(k // 2 for k in psf.shape),
+                          boundary="reflect", dtype=np.float32)
+    with dask.config.set(scheduler="threads"):
+        g.to_zarr(str(path), overwrite=True)
+
+
+_TILED_CHILD = """
+import json, sys
+import numpy as np
+import dask.array as da, zarr
+from deconvkit.bench import memory3d
+from deconvkit.restoration import tiled
+a = json.loads(sys.argv[1])
+base = memory3d.status()
+psf = np.asarray(a["psf"], dtype=np.float64)
+g = da.from_zarr(a["g"])
+tiled(g, psf, "richardson_lucy", chunks=tuple(a["chunks"]), out=a["out"], overwrite=True,
+      scheduler="threads", iterations=a["iterations"])
+f = zarr.open_array(a["out"], mode="r")
+s = memory3d.status()
+print(json.dumps(dict(baseline=base["VmRSS"], baseline_size=base["VmSize"], peak=s["VmHWM"],
+                      peak_size=s["VmPeak"], shape=list(f.shape),
+                      sample=float(np.asarray(f[tuple(n // 2 for n in f.shape)])))))
+"""
+
+
+def out_of_core(folder, shape, psf, chunks, budget, iterations):
+    """Restore a Zarr volume of ``shape`` written to ``folder`` with tiled Richardson–Lucy
+    into another Zarr store, in a child limited to ``budget`` bytes of address space;
+    ``{volume, budget, baseline, baseline_size, peak, peak_size, seconds, ...}``."""
+    import time
+    g_path, out_path = os.path.join(folder, "g.zarr"), os.path.join(folder, "f.zarr")
+    t0 = time.perf_counter()
+    write_observation(g_path, shape, psf, chunks)
+    t1 = time.perf_counter()
+    result = _run_child(_TILED_CHILD, dict(g=g_path, out=out_path, psf=psf.tolist(),
+                                           chunks=list(chunks), iterations=iterations),
+                        limit=budget)
+    result.update(volume=int(np.prod(shape)) * 4, budget=budget, shape=list(shape),
+                  chunks=list(chunks), iterations=iterations, write_seconds=t1 - t0,
+                  seconds=time.perf_counter() - t1, limit="RLIMIT_AS (address space)")
+    return result

@@ -16,7 +16,8 @@ from ..restoration.psf import gaussian
 from .restoration_quality import seed_of
 
 __all__ = ["SHAPE", "QUICK_SHAPE", "SIGMA", "NOISE", "ITERATIONS", "RUNNERS", "make_psf",
-           "scene", "observe", "runner", "interior", "redlionfish_available"]
+           "scene", "observe", "runner", "interior", "redlionfish_available",
+           "tiled_available"]
 
 SHAPE = (64, 256, 256)          # (z, y, x): 256x256 pixels, 64 slices
 QUICK_SHAPE = (40, 40, 48)
@@ -72,6 +73,14 @@ def observe(shape, psf, name="volume"):
 def interior(shape, psf):
     """Slices leaving out twice the PSF's half-width on every side."""
     return tuple(slice(2 * (k // 2), n - 2 * (k // 2)) for n, k in zip(shape, psf.shape))
+
+
+def tiled_available():
+    try:
+        from ..restoration import tiled  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def redlionfish_available():
