@@ -422,3 +422,71 @@ def test_real_demo(capsys, tmp_path, library):
     pytest.importorskip("matplotlib")
     status, out, err = run(capsys, "restore", "--demo", "--out", tmp_path, "--quiet")
     assert status == 0 and (tmp_path / "restore-demo.png").is_file()
+
+
+# ------------------------------------------------------------------ streaming mode
+def _stack(tmp_path):
+    rng = np.random.default_rng(0)
+    g = (1 + rng.random((16, 64, 64))).astype(np.float32)
+    tifffile.imwrite(tmp_path / "in.tif", g, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"spacing": 1.5, "unit": "um", "axes": "ZYX"})
+    return g
+
+
+def test_streams_a_tiff_stack_to_zarr_and_back_to_tiff(capsys, tmp_path, library):
+    pytest.importorskip("dask.array")
+    from deconvkit.volumes import open_volume
+    g = _stack(tmp_path)
+    before = (tmp_path / "in.tif").read_bytes()
+    status, out, err = run(capsys, "restore", tmp_path / "in.tif", tmp_path / "out.zarr",
+                           "--psf", "gaussian:1", "--chunks", "16,32,32", "--lam", "0.01",
+                           "--boundary", "reflect")
+    assert status == 0 and "chunks of 16x32x32" in out and "100% Completed" in out
+    f, info = open_volume(tmp_path / "out.zarr")
+    whole = library.deconvolve(g, library.gaussian(1.0, ndim=3), lam=0.01, noise=0.0,
+                               boundary="reflect")
+    inner = (slice(None), slice(26, -26), slice(26, -26))
+    assert np.abs(f.compute() - whole)[inner].max() < 1e-4
+    assert info["voxel_size"] == pytest.approx((1.5, 0.5, 0.5))
+    assert (tmp_path / "in.tif").read_bytes() == before
+    status, out, err = run(capsys, "restore", tmp_path / "out.zarr", tmp_path / "o.tif",
+                           "--psf", "gaussian:1", "--method", "rl", "--iterations", "5",
+                           "--quiet")
+    assert (status, out, err) == (0, "", "")
+    assert open_volume(tmp_path / "o.tif")[1]["voxel_size"] == pytest.approx((1.5, 0.5, 0.5))
+
+
+def test_streaming_refuses_to_overwrite_before_any_work(capsys, tmp_path, library):
+    pytest.importorskip("dask.array")
+    _stack(tmp_path)
+    (tmp_path / "out.zarr").mkdir()
+    status, out, err = run(capsys, "restore", tmp_path / "in.tif", tmp_path / "out.zarr",
+                           "--psf", "gaussian:1")
+    assert_usage_error(status, out, err, "would overwrite", "--overwrite")
+    assert list((tmp_path / "out.zarr").iterdir()) == []
+    status, out, err = run(capsys, "restore", tmp_path / "in.tif", tmp_path / "out.zarr",
+                           "--psf", "gaussian:1", "--lam", "0.01", "--overwrite", "--quiet")
+    assert status == 0 and list((tmp_path / "out.zarr").iterdir())
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--chunks", "16,32"], ["chunks", "3 ints"]),
+    (["--chunks", "16,0,32"], ["--chunks"]),
+    (["--depth", "-1"], ["--depth"]),
+    (["--scheduler", "gpu"], ["--scheduler", "distributed:ADDRESS"]),
+    (["--chunks", "16,32,32", "--bits", "8"], ["--bits"]),
+])
+def test_streaming_bad_arguments_are_one_line(capsys, tmp_path, library, extra, words):
+    pytest.importorskip("dask.array")
+    _stack(tmp_path)
+    status, out, err = run(capsys, "restore", tmp_path / "in.tif", tmp_path / "o.tif",
+                           "--psf", "gaussian:1", *extra)
+    assert_usage_error(status, out, err, *words)
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_streaming_needs_a_volume_output(capsys, tmp_path, library):
+    _stack(tmp_path)
+    status, out, err = run(capsys, "restore", tmp_path / "in.tif", tmp_path / "o.png",
+                           "--psf", "gaussian:1", "--chunks", "16,32,32")
+    assert_usage_error(status, out, err, "OUT", ".zarr")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..images import read_image, write_format, write_image
+from . import restore_stream
 from .common import check_output_path, parse_sizes, positive_int, write
 
 __all__ = ["METHODS", "BOUNDARIES", "PSF_FORMS", "PsfSpec", "psf_spec", "parse_psf",
@@ -244,7 +245,8 @@ def _check_arguments(args) -> None:
         raise ValueError(f"expected IN OUT --psf PSF (or --demo), missing {', '.join(missing)}")
     if args.out is not None:
         raise ValueError("--out is the folder of --demo; give OUT as the second argument")
-    if args.bits is not None and write_format(args.output) != "png":
+    if args.bits is not None and not restore_stream.streaming(args) and \
+            write_format(args.output) != "png":
         raise ValueError(f"--bits applies to PNG output, got OUT {args.output!r}")
 
 
@@ -257,6 +259,9 @@ def run(args) -> int:
         from .restore_demo import run_demo
 
         return run_demo(args)
+    if restore_stream.streaming(args):
+        return restore_stream.run_stream(args, _library(), make_psf,
+                                         _library_options(args, METHODS[args.method]))
     try:  # an extension write_image writes, before any work
         write_format(args.output)
     except ValueError as exc:
@@ -288,7 +293,9 @@ def add(subparsers) -> None:
                     "every method on a built-in image.",
         epilog="examples: deconvkit restore blurred.png sharp.tif --psf gaussian:2 "
                "--method wiener --noise 0.01 | deconvkit restore stack.tif out.tif "
-               "--psf psf.tif --method rl --iterations 50 | deconvkit restore --demo")
+               "--psf psf.tif --method rl --iterations 50 | deconvkit restore big.tif "
+               "out.zarr --psf gaussian:2 --chunks 64,256,256 (streaming, chunk by "
+               "chunk) | deconvkit restore --demo")
     p.add_argument("input", nargs="?", metavar="IN", help="the blurred image file")
     p.add_argument("output", nargs="?", metavar="OUT",
                    help="the restored image file, .tif/.tiff or .png")
@@ -311,6 +318,7 @@ def add(subparsers) -> None:
                    help="blur and restore a built-in image with every method; one PNG")
     p.add_argument("--out", metavar="DIR",
                    help="folder of --demo's restore-demo.png (default demo-results)")
+    restore_stream.add_arguments(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     p.set_defaults(run=run)

@@ -16,7 +16,10 @@ This package holds:
   default: its parameter and the noise level chosen from the data), :func:`wiener`,
   :func:`inverse`; the iterative :func:`richardson_lucy`, :func:`tikhonov`,
   :func:`landweber`;
-* :func:`estimate_noise`, and the metrics :func:`psnr`, :func:`ssim`.
+* :func:`estimate_noise`, and the metrics :func:`psnr`, :func:`ssim`;
+* :func:`tiled`: any method on volumes larger than memory, chunk by chunk on Dask
+  (NumPy, Dask or Zarr arrays, TIFF stacks, Zarr stores; ``pip install
+  'deconvkit[dask]'``).
 
 Every method returns an estimate with ``g``'s float dtype (float32 stays float32,
 everything else float64, values never rescaled or clipped), leaves its inputs untouched,
@@ -34,8 +37,9 @@ from .methods import METHODS, deconvolve
 from .metrics import psnr, ssim
 from .noise import estimate_noise
 from .psf import as_psf, box, disk, gaussian, motion
+from .tiled import tiled
 
 __all__ = ["BlurOperator", "BOUNDARIES", "check_boundary", "edgetaper", "psf2otf", "otf2psf",
            "as_psf", "box", "disk", "gaussian", "motion", "deconvolve", "METHODS", "regularized",
            "wiener", "inverse", "richardson_lucy", "tikhonov", "landweber", "estimate_noise",
-           "psnr", "ssim"]
+           "psnr", "ssim", "tiled"]
