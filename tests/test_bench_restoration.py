@@ -130,7 +130,7 @@ def test_cli_writes_the_report(result, tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--quick"], "--quick applies to --restoration only"),
+    (["--quick"], "--quick applies to --restoration and --restoration-3d only"),
     (["--restoration", "--cases", "S1"], "--cases does not apply to --restoration"),
     (["--restoration", "--batch", "2", "--threads", "1"],
      "--batch, --threads do not apply to --restoration"),

@@ -1,5 +1,6 @@
 """``deconvkit bench``: the speed suite, with ``--training`` the training throughput, or
-with ``--restoration`` the restoration quality and speed against scikit-image."""
+with ``--restoration`` the restoration quality and speed against scikit-image, or with
+``--restoration-3d`` 3-D Richardson–Lucy and the memory of tiled restoration."""
 
 from __future__ import annotations
 
@@ -32,34 +33,54 @@ def _run_restoration_bench(args) -> int:
     return 0
 
 
-def _check_restoration(args) -> None:
-    """The options that do not apply to ``--restoration`` (one line each)."""
-    if args.training:
-        raise ValueError("--training and --restoration are separate benchmarks: give one")
+def _run_restoration_3d_bench(args) -> int:
+    from ..bench import restoration_3d
+
+    result = restoration_3d.run(quick=args.quick, rounds=args.rounds)
+    if args.markdown:
+        _write_markdown(args.markdown, restoration_3d.report(result))
+    return 0
+
+
+def _check_restoration(args, flag="--restoration") -> None:
+    """The options that do not apply to ``--restoration`` or ``--restoration-3d`` (one
+    line each)."""
+    chosen = [name for name, value in (("--training", args.training),
+                                       ("--restoration", args.restoration),
+                                       ("--restoration-3d", args.restoration_3d)) if value]
+    if len(chosen) > 1:
+        raise ValueError(f"{' and '.join(chosen)} are separate benchmarks: give one")
     given = [name for name, value in (("--cases", args.cases), ("--batch", args.batch),
                                       ("--size", args.size), ("--threads", args.threads))
              if value is not None]
     if args.method != "auto":
         given.append("--method")
+    if flag == "--restoration-3d" and args.block_time is not None:
+        given.append("--block-time")
     if given:
         verb = "does" if len(given) == 1 else "do"
-        raise ValueError(f"{', '.join(given)} {verb} not apply to --restoration")
+        raise ValueError(f"{', '.join(given)} {verb} not apply to {flag}")
 
 
 def run(args) -> int:
     from .. import bench
 
-    if args.quick and not args.restoration:
-        raise ValueError("--quick applies to --restoration only")
-    if args.restoration:
-        _check_restoration(args)
+    if args.quick and not (args.restoration or args.restoration_3d):
+        raise ValueError("--quick applies to --restoration and --restoration-3d only")
+    if args.restoration or args.restoration_3d:
+        _check_restoration(args, "--restoration-3d" if args.restoration_3d else
+                           "--restoration")
     elif args.training:
         if args.cases is not None:
             raise ValueError("--cases does not apply to --training")
     elif (args.batch, args.size, args.threads) != (None, None, None):
         raise ValueError("--batch, --size and --threads apply to --training only")
+    if args.block_time is None:
+        args.block_time = 0.5
     if args.markdown:  # before any timing: nothing is lost to a path that cannot be written
         check_output_path(args.markdown, "--markdown", overwrite=args.overwrite)
+    if args.restoration_3d:
+        return _run_restoration_3d_bench(args)
     if args.restoration:
         return _run_restoration_bench(args)
     if args.training:
@@ -85,13 +106,14 @@ def add(subparsers) -> None:
                     "one process; print medians, ratios, GFLOP/s, the fraction of this "
                     "machine's GEMM rate or bandwidth, extra memory and agreement.",
         epilog="examples: deconvkit bench --cases S1,S3 --rounds 9; deconvkit bench --training; "
-               "deconvkit bench --restoration --markdown benchmarks/restoration.md")
+               "deconvkit bench --restoration --markdown benchmarks/restoration.md; "
+               "deconvkit bench --restoration-3d --markdown benchmarks/restoration_3d.md")
     p.add_argument("--cases", metavar="NAMES", help="comma-separated case names (default: all)")
     p.add_argument("--method", default="auto", choices=("auto",) + available_methods(),
                    help="deconvkit method (default auto)")
     p.add_argument("--rounds", type=positive_int, default=5,
                    help="rounds; each runner times one block of calls per round (default 5)")
-    p.add_argument("--block-time", type=seconds, default=0.5, metavar="SECONDS",
+    p.add_argument("--block-time", type=seconds, default=None, metavar="SECONDS",
                    help="length of one runner's block of consecutive calls, at most "
                         f"{MAX_SECONDS:g}; 0 for the shortest, 3 calls (default 0.5)")
     p.add_argument("--markdown", metavar="PATH",
@@ -105,8 +127,14 @@ def add(subparsers) -> None:
                    help="instead: restoration quality (PSNR, SSIM) and Richardson-Lucy speed "
                         "of deconvkit against scikit-image, with the targets; rounds and "
                         "--block-time apply to the 2-D timings")
+    p.add_argument("--restoration-3d", action="store_true",
+                   help="instead: 3-D Richardson-Lucy (whole volume and tiled) against "
+                        "scikit-image and RedLionfish's CPU path: time per iteration, PSNR, "
+                        "peak memory, and a Zarr volume larger than a memory budget restored "
+                        "chunk by chunk; --rounds applies")
     p.add_argument("--quick", action="store_true",
-                   help="--restoration on small images, fewer cases and one short round")
+                   help="--restoration or --restoration-3d on small images, fewer cases "
+                        "and one short round")
     p.add_argument("--batch", type=positive_int, help="--training batch size (default 16)")
     p.add_argument("--size", type=positive_int,
                    help="--training image size, a multiple of 8 (default 64)")
