@@ -34,14 +34,22 @@ def test_tiff_is_opened_lazily_page_by_page(tmp_path, x):
     assert y.chunks[0] == (1,) * 10 and meta["voxel_size"] is None
 
 
-def test_tiff_is_written_one_slab_at_a_time(tmp_path, x):
-    seen = []
+@pytest.mark.parametrize("name", ["v.tif", "v.zarr"])
+def test_volumes_are_written_a_few_blocks_at_a_time(tmp_path, x, name):
+    """Memory holds a few output blocks' neighbourhoods, never the whole graph's: each
+    compute gets at most BLOCKS_AT_ONCE single blocks, and all of them once."""
+    from deconvkit.volumes import BLOCKS_AT_ONCE
+    calls = []
 
     def compute(*collections):
-        seen.append(collections[0].shape)
+        calls.append([c.numblocks for c in collections])
         return [c.compute() for c in collections]
-    write_volume(tmp_path / "v.tif", x, compute=compute)
-    assert seen == [(3, 12, 14), (3, 12, 14), (3, 12, 14), (1, 12, 14)]
+    write_volume(tmp_path / name, x, compute=compute)
+    assert all(len(call) <= BLOCKS_AT_ONCE for call in calls)
+    assert all(nb == (1,) * x.ndim for call in calls for nb in call)
+    assert sum(len(call) for call in calls) == np.prod(x.numblocks)
+    y, _ = open_volume(tmp_path / name)
+    np.testing.assert_array_equal(y.compute(), x.compute().astype(y.dtype))
 
 
 def test_an_imagej_stack_gives_its_spacing_and_resolution(tmp_path):

@@ -228,12 +228,33 @@ def write_volume(path, x, *, voxel_size=None, unit=None, overwrite=False, comput
 
 
 def _write_zarr(path, x, voxel_size, unit, compute, da):
+    zarr = import_dask("zarr")
     x = x.rechunk({i: "auto" for i in range(x.ndim)}) if _irregular(x) else x
-    compute(da.to_zarr(x, str(path), compute=False))
+    z = zarr.open_array(str(path), mode="w", shape=x.shape, dtype=x.dtype,
+                        chunks=tuple(c[0] for c in x.chunks))
+    for group in _block_groups(x):
+        compute(*[da.store(x.blocks[b], z, regions=_region(x, b), lock=False, compute=False)
+                  for b in group])
     if voxel_size is not None:
-        z = import_dask("zarr").open_array(str(path), mode="r+")
         z.attrs.update({"voxel_size": list(voxel_size), "unit": unit})
     return x.dtype
+
+
+BLOCKS_AT_ONCE = 4
+"""Output blocks computed per step when writing: memory holds their neighbourhoods (a
+block and its halo's source chunks), not the whole graph's, whatever Dask's ordering."""
+
+
+def _block_groups(x, size=BLOCKS_AT_ONCE):
+    """The block indices of ``x`` in C order, ``size`` at a time."""
+    blocks = list(np.ndindex(*x.numblocks))
+    return [blocks[i:i + size] for i in range(0, len(blocks), size)]
+
+
+def _region(x, block):
+    """The slices of ``x`` that block index ``block`` covers."""
+    starts = [sum(c[:i]) for c, i in zip(x.chunks, block)]
+    return tuple(slice(a, a + c[i]) for a, c, i in zip(starts, x.chunks, block))
 
 
 def _irregular(x) -> bool:
@@ -261,14 +282,17 @@ def _write_tiff(path, x, voxel_size, unit, compute):
 
 
 def _pages(x, dtype, compute):
-    """The 2-d pages of ``x`` in order, computing one slab of chunks along axis 0 at a
-    time (a 2-d array is one page)."""
+    """The 2-d pages of ``x`` in order, one slab of chunks along axis 0 at a time, each
+    slab computed a few blocks at a time (a 2-d array is one page)."""
     if x.ndim == 2:
         yield np.asarray(compute(x)[0], dtype=dtype)
         return
     start = 0
     for size in x.chunks[0]:
-        slab = np.asarray(compute(x[start:start + size])[0], dtype=dtype)
+        part = x[start:start + size]
+        slab = np.empty(part.shape, dtype)
+        for group in _block_groups(part):
+            for b, value in zip(group, compute(*[part.blocks[b] for b in group])):
+                slab[_region(part, b)] = value
         start += size
-        for page in slab.reshape((-1,) + slab.shape[-2:]):
-            yield page
+        yield from slab.reshape((-1,) + slab.shape[-2:])
