@@ -24,7 +24,7 @@ QUICK_SHAPE = (40, 40, 48)
 SIGMA = (2.5, 1.5, 1.5)         # (z, y, x): a widefield PSF is longer along the optical axis
 NOISE = 0.01
 ITERATIONS = 20
-CHUNKS, QUICK_CHUNKS = (64, 64, 64), (40, 24, 24)
+CHUNKS, QUICK_CHUNKS = (64, 128, 128), (40, 24, 24)
 RUNNERS = ("ours", "ours, periodic", "ours, tiled", "skimage", "RedLionfish CPU")
 
 
