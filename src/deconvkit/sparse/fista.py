@@ -1,7 +1,7 @@
 """FISTA for ``min_z ½||D z - y||² + lam ||z||₁`` (optionally ``z >= 0``), on any ``D``.
 
 Beck & Teboulle's accelerated proximal gradient with step ``1/L``, ``L >= ||D||²``, made
-monotone by rejection: a step that raises the objective is not taken and the momentum
+monotone by rejection: a step that raises the objective (beyond rounding) is not taken and the momentum
 restarts (the next step is then a plain proximal-gradient step, which cannot raise it
 when ``L`` is a true bound; if it does, ``L`` doubles). The momentum also restarts when
 the step turns against it (O'Donoghue & Candès's gradient restart).
@@ -43,6 +43,7 @@ def fista(D, y, lam, *, L, iterations, tol, nonneg, bar, history):
     z_prev, r_prev = z, r
     f = objective_terms(r, z, lam)
     t, scale = 1.0, float(np.linalg.norm(y)) or 1.0
+    slack = 16 * float(np.finfo(y.dtype).eps)    # rounding in the objective is no increase
     for _ in range(iterations):
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
         beta = (t - 1.0) / t_next
@@ -52,7 +53,7 @@ def fista(D, y, lam, *, L, iterations, tol, nonneg, bar, history):
         r_new = D.forward(z_new) - y
         f_new = objective_terms(r_new, z_new, lam)
         bar.update()
-        if f_new > f:                             # reject, restart the momentum
+        if f_new > f * (1.0 + slack):             # reject, restart the momentum
             if not beta:
                 L *= 2.0                          # a plain step went up: L was too small
             z_prev, r_prev, t = z, r, 1.0
