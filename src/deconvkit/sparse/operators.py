@@ -79,6 +79,7 @@ class SynthesisOperator:
             self.spatial = self.image_shape[1:]
             self.code_shape = (filters.shape[0],) + self.spatial
             self.spectrum = self.rfft(filters)          # (K, C, *F)
+            self._spectrum_conj = self.spectrum.conj()
             self._gram = None
 
     # --- Fourier helpers (circular model) -------------------------------------------
@@ -97,7 +98,7 @@ class SynthesisOperator:
 
     def adjoint_f(self, rf):
         """``Dᵀ`` on spectra: ``(N, C, *F) -> (N, K, *F)``."""
-        return np.einsum("kc...,nc...->nk...", self.spectrum.conj(), rf)
+        return np.einsum("kc...,nc...->nk...", self._spectrum_conj, rf)
 
     def gram(self):
         """``M Mᴴ`` per frequency, ``(C, C, *F)``, ``M = spectrum[:, :, f].T`` (C x K)."""
