@@ -16,7 +16,8 @@ from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("nn", "datasets", "conventions", "explain", "bench", "testing", "linop")
+_SUBMODULES = ("nn", "datasets", "conventions", "explain", "bench", "testing", "linop",
+               "sparse")
 
 
 def __getattr__(name):

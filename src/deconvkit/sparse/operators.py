@@ -1,0 +1,159 @@
+"""The synthesis operator ``D`` of convolutional sparse coding and its adjoint ``Dᵀ``.
+
+``D z = sum_k d_k * z_k`` maps coefficient maps ``z`` of shape ``(N, K, *spatial')`` to
+images ``(N, C, *spatial)``; the filters ``(K, C, *k)`` are read in the library's
+transposed-convolution layout ``(C_in=K, C_out=C, *k)``, which is also the convolution
+layout ``(C_out=K, C_in=C, *k)`` of ``Dᵀ``. Two boundary models:
+
+* ``"zero"``: ``D`` is exactly :func:`deconvkit.conv_transpose` with the spec (stride and
+  padding allowed: padding crops the full output), ``Dᵀ`` is :func:`deconvkit.conv`;
+* ``"circular"``: SPORCO's model. Filters are zero-padded to the image size with their
+  first tap at the origin and convolved circularly; ``z`` has the image's spatial size.
+  It equals the full ``conv_transpose`` (stride 1, no padding) wrapped periodically onto
+  the image grid, and is computed with real FFTs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.fft
+
+from .._checks import per_axis
+from ..linop.conv import ConvOperator
+from ._checks import as_batch, check_geometry
+
+__all__ = ["SynthesisOperator"]
+
+POWER_ITERATIONS = 50
+POWER_SAFETY = 1.02
+
+
+class SynthesisOperator:
+    """``D`` (coefficient maps to images) and ``Dᵀ`` for fixed filters and image shape.
+
+    Parameters
+    ----------
+    filters : (K, C, *k) ndarray, float32 or float64
+        One filter of ``C`` channels per coefficient map.
+    image_shape : tuple of int
+        ``(C, *spatial)``, the shape of one image.
+    stride, padding : int or tuple
+        The geometry of the forward convolution ``Dᵀ`` (``boundary="zero"`` only; the
+        circular model has stride 1 and no padding).
+    boundary : {"zero", "circular"}
+
+    Attributes
+    ----------
+    code_shape : tuple of int
+        ``(K, *spatial')`` of one sample's coefficient maps.
+    image_shape : tuple of int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> D = SynthesisOperator(np.ones((2, 1, 3)), (1, 5), boundary="circular")
+    >>> z = np.zeros((1, 2, 5)); z[0, 0, 4] = 1.0
+    >>> D.forward(z)[0, 0].round(12) + 0.0
+    array([1., 1., 0., 0., 1.])
+    >>> D.code_shape
+    (2, 5)
+    """
+
+    def __init__(self, filters, image_shape, *, stride=1, padding=0, boundary="zero"):
+        filters = as_batch(filters, "filters", "(K, C, *k)")
+        image_shape = tuple(per_axis(image_shape, filters.ndim - 1, "image_shape", 1))
+        if image_shape[0] != filters.shape[1]:
+            raise ValueError(f"image_shape must be (C, *spatial) with C = {filters.shape[1]} "
+                             f"for filters of shape {filters.shape}, got {image_shape}")
+        self.boundary = check_geometry(filters, image_shape, stride, padding, boundary)
+        self.filters = filters
+        self.image_shape = image_shape
+        self.dtype = filters.dtype
+        self.axes = tuple(range(2, filters.ndim))
+        if boundary == "zero":
+            self._op = ConvOperator(filters, self.image_shape, stride=stride, padding=padding)
+            self.code_shape = self._op.dimsd
+        else:
+            self.spatial = self.image_shape[1:]
+            self.code_shape = (filters.shape[0],) + self.spatial
+            self.spectrum = self.rfft(filters)          # (K, C, *F)
+            self._spectrum_conj = self.spectrum.conj()
+            self._gram = None
+
+    # --- Fourier helpers (circular model) -------------------------------------------
+    def rfft(self, a):
+        """Real FFT of ``a`` over the spatial axes on the image grid (zero-padded)."""
+        return scipy.fft.rfftn(a, s=self.spatial, axes=self.axes, workers=-1)
+
+    def irfft(self, a):
+        """Inverse of :meth:`rfft`, in the operator's dtype."""
+        return scipy.fft.irfftn(a, s=self.spatial, axes=self.axes,
+                                workers=-1).astype(self.dtype, copy=False)
+
+    def forward_f(self, zf):
+        """``D`` on spectra: ``(N, K, *F) -> (N, C, *F)``."""
+        return np.einsum("kc...,nk...->nc...", self.spectrum, zf)
+
+    def adjoint_f(self, rf):
+        """``Dᵀ`` on spectra: ``(N, C, *F) -> (N, K, *F)``."""
+        return np.einsum("kc...,nc...->nk...", self._spectrum_conj, rf)
+
+    def gram(self):
+        """``M Mᴴ`` per frequency, ``(C, C, *F)``, ``M = spectrum[:, :, f].T`` (C x K)."""
+        if self._gram is None:
+            s = self.spectrum
+            self._gram = np.einsum("kc...,kd...->cd...", s, s.conj())
+        return self._gram
+
+    # --- the operator ------------------------------------------------------------------
+    def forward(self, z):
+        """``D z``: ``(N, K, *spatial') -> (N, C, *spatial)``."""
+        if self.boundary == "zero":
+            return self._op.adjoint(z)
+        return self.irfft(self.forward_f(self.rfft(z)))
+
+    def adjoint(self, r):
+        """``Dᵀ r``: ``(N, C, *spatial) -> (N, K, *spatial')``."""
+        if self.boundary == "zero":
+            return self._op.forward(r)
+        return self.irfft(self.adjoint_f(self.rfft(r)))
+
+    def norm_squared(self, seed=0):
+        """``||D||²``, the Lipschitz constant of the gradient of ``½||D z - y||²``.
+
+        Exact for ``"circular"`` (the largest eigenvalue of ``M Mᴴ`` over the
+        frequencies); a power-iteration estimate on ``Dᵀ D`` times 1.02 for ``"zero"``.
+        """
+        if self.boundary == "circular":
+            g = np.moveaxis(self.gram().reshape(self.gram().shape[:2] + (-1,)), -1, 0)
+            if g.shape[1] == 1:
+                return float(g.real.max())
+            return float(np.linalg.eigvalsh(g).max())
+        rng = np.random.default_rng(seed)
+        v = rng.standard_normal((1,) + self.code_shape).astype(self.dtype)
+        estimate = 0.0
+        for _ in range(POWER_ITERATIONS):
+            v /= np.linalg.norm(v) or 1.0
+            w = self.adjoint(self.forward(v))
+            estimate = float(np.vdot(v, w))
+            v = w
+        return POWER_SAFETY * estimate
+
+
+def circular_by_wrapping(z, filters):
+    """The circular ``D z`` computed as the full ``conv_transpose`` wrapped onto the grid.
+
+    The readable oracle of the FFT path (tests use it): N-d, any sizes.
+    """
+    from .. import functional as F
+    full = F.conv_transpose(z, filters)
+    spatial = z.shape[2:]
+    out = np.zeros(full.shape[:2] + spatial, full.dtype)
+    for index in np.ndindex(*(math.ceil(f / n) for f, n in zip(full.shape[2:], spatial))):
+        src = tuple(slice(i * n, min((i + 1) * n, f))
+                    for i, n, f in zip(index, spatial, full.shape[2:]))
+        dst = tuple(slice(0, s.stop - s.start) for s in src)
+        out[(...,) + dst] += full[(...,) + src]
+    return out
