@@ -146,3 +146,37 @@ def test_run_records_the_validation_curve(tiny_data):
 def test_run_config_rejects_bad_recipe_values(bad, match):
     with pytest.raises(ValueError, match=match):
         RunConfig(**bad)
+
+
+def test_converge_recipe_is_fcn8s_learned_bilinear_with_augmentation_and_warmup():
+    from deconvkit.train import RECIPES, get_recipe
+
+    recipe = get_recipe("converge")
+    assert recipe is RECIPES["converge"]
+    assert recipe.config.name == "fcn8s/learned_bilinear"
+    assert recipe.config.augment and recipe.config.warmup_epochs > 0
+    assert recipe.data.n_train > 1000 and recipe.data.size == 64
+    with pytest.raises(ValueError, match="converge"):
+        get_recipe("fast")
+
+
+def test_cli_recipe_trains_with_it_and_reports_the_curve(tmp_path, capsys):
+    import json
+
+    from deconvkit.cli import main
+    from deconvkit.train import get_recipe
+
+    report = tmp_path / "run.json"
+    status = main(["train", "--recipe", "converge", "--epochs", "2", "--n-train", "4",
+                   "--n-val", "2", "--size", "32", "--width", "4", "--report", str(report),
+                   "--no-progress", "--no-figures"])
+    assert status == 0
+    run_ = json.loads(report.read_text())["runs"][0]
+    config = run_["config"]
+    assert config["augment"] is True and config["width"] == 4 and config["epochs"] == 2
+    assert config["depth"] == get_recipe("converge").config.depth and config["head"] == "fcn8s"
+    assert [p["epoch"] for p in run_["curve"]] == [1, 2]
+    assert "epoch 2: val mean IoU" in capsys.readouterr().out
+    assert main(["train", "--recipe", "converge", "--quick", "--out", str(tmp_path)]) == 2
+
+
