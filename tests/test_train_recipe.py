@@ -168,13 +168,14 @@ def test_cli_recipe_trains_with_it_and_reports_the_curve(tmp_path, capsys):
 
     report = tmp_path / "run.json"
     status = main(["train", "--recipe", "converge", "--epochs", "2", "--n-train", "4",
-                   "--n-val", "2", "--size", "32", "--width", "4", "--report", str(report),
-                   "--no-progress", "--no-figures"])
+                   "--n-val", "2", "--size", "32", "--width", "4", "--depth", "2",
+                   "--report", str(report), "--no-progress", "--no-figures"])
     assert status == 0
     run_ = json.loads(report.read_text())["runs"][0]
     config = run_["config"]
     assert config["augment"] is True and config["width"] == 4 and config["epochs"] == 2
-    assert config["depth"] == get_recipe("converge").config.depth and config["head"] == "fcn8s"
+    assert config["depth"] == 2 and config["head"] == "fcn8s"
+    assert config["warmup_epochs"] == get_recipe("converge").config.warmup_epochs
     assert [p["epoch"] for p in run_["curve"]] == [1, 2]
     assert "epoch 2: val mean IoU" in capsys.readouterr().out
     assert main(["train", "--recipe", "converge", "--quick", "--out", str(tmp_path)]) == 2
