@@ -96,7 +96,7 @@ def add(subparsers) -> None:
     p.add_argument("--lr", type=positive_float, help="learning rate (default 3e-3)")
     p.add_argument("--width", type=positive_int, help="encoder width (default 16)")
     p.add_argument("--depth", type=positive_int,
-                   help="encoder blocks at stride 8 (default 1; converge recipe 3)")
+                   help="encoder blocks at stride 8 (default 1)")
     p.add_argument("--seed", type=nonnegative_int,
                    help="initial weights and batch order")
     p.add_argument("--n-train", type=positive_int,

@@ -1,8 +1,8 @@
 """Named training recipes: a model, an optimizer, a schedule, augmentation and data, chosen together.
 
 ``RECIPES["converge"]`` trains FCN-8s with learned bilinear upsampling on
-``shapes`` far longer than the comparison (4x the data, 12 epochs, augmented,
-with warm-up and a deeper stride-8 stage) so that its validation IoU flattens.
+``shapes`` far longer than the comparison (4x the data, 24 epochs, augmented,
+with warm-up, a wider encoder and a deeper stride-8 stage).
 It does not yet reach the target of issue 14 (mean IoU 0.75);
 ``benchmarks/train/convergence.md`` has what was tried, the curves and times.
 """
@@ -39,11 +39,11 @@ class Recipe:
 RECIPES = {
     "converge": Recipe(
         "converge",
-        RunConfig("fcn8s", "learned_bilinear", epochs=12, batch_size=16, lr=3e-3,
-                  width=16, depth=3, augment=True, max_shift=8, warmup_epochs=1.0),
+        RunConfig("fcn8s", "learned_bilinear", epochs=24, batch_size=16, lr=3e-3,
+                  width=24, depth=3, augment=True, max_shift=8, warmup_epochs=1.0),
         DataConfig(n_train=4000, n_val=200, size=64, seed=0),
-        "FCN-8s, learned bilinear, 3 blocks at stride 8: 4000 images, flips, turns and "
-        "shifts, 1 epoch of warm-up then cosine decay"),
+        "FCN-8s, learned bilinear, width 24, 3 blocks at stride 8: 24 epochs of 4000 "
+        "images, flips, turns and shifts, 1 epoch of warm-up then cosine decay"),
 }
 """The named recipes; ``deconvkit train --recipe NAME`` trains one."""
 
