@@ -193,3 +193,22 @@ def test_fcn_without_input_grad_returns_none_and_the_same_parameter_gradients():
         grads.append({k: p.grad.copy() for k, p in net.named_parameters()})
     for name in grads[0]:
         np.testing.assert_array_equal(grads[0][name], grads[1][name])
+
+
+def test_depth_adds_blocks_at_stride_8_only_and_keeps_gradients_right():
+    shallow, deep = nn.fcn(width=2, seed=0), nn.fcn(width=2, seed=0, depth=3)
+    names = {n for n, _ in shallow.named_parameters()}
+    deep_names = {n for n, _ in deep.named_parameters()}
+    assert names - deep_names == {n for n in names if n.startswith("encoder.stage4")}
+    added = {n.split(".")[2] for n in deep_names - names}
+    assert added == {"0", "1", "2"}             # encoder.stage4.{0,1,2}.*
+    x = np.random.default_rng(0).standard_normal((2, 3, 16, 16)).astype(np.float32)
+    assert deep.forward(x).shape == (2, 6, 16, 16)
+    rng = np.random.default_rng(5)
+    net = nn.fcn("fcn8s", "learned_bilinear", num_classes=3, width=2, seed=3, depth=2,
+                 dtype=np.float64)
+    _randomize_zero_parameters(net, rng)
+    errors = _directional_errors(net, rng.standard_normal((2, 3, 16, 16)), rng)
+    assert max(errors.values()) < 1e-5
+    with pytest.raises(ValueError, match="depth must be an int >= 1"):
+        nn.fcn(depth=0)

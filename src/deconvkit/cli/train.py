@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from .common import (check_output_path, nonnegative_int, positive_float, positive_int,
@@ -21,34 +22,46 @@ def _check_outputs(train, args) -> None:
         check_output_path(path, option, overwrite=True, make_parents=True)
 
 
-def run(args) -> int:
-    import dataclasses
+def _preset(train, args) -> dict:
+    """``data`` and ``epochs`` of ``--recipe``, ``--quick`` or the default (``--compare``)."""
+    if args.recipe:
+        recipe = train.get_recipe(args.recipe)
+        return dict(data=recipe.data, epochs=recipe.config.epochs, base=recipe.config)
+    return train.QUICK if args.quick else train.FULL
 
+
+def _base_config(train, args, preset, compare):
+    """The recipe's (or the default) RunConfig with every option given on the command line."""
+    base = preset.get("base") or train.RunConfig("fcn32s" if compare else "fcn8s",
+                                                 epochs=preset["epochs"])
+    options = dict(head=args.head, upsampling=args.upsampling, epochs=args.epochs,
+                   batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                   width=args.width, depth=args.depth, seed=args.seed)
+    return dataclasses.replace(base, **{k: v for k, v in options.items() if v is not None})
+
+
+def run(args) -> int:
     from .. import train
 
     _check_outputs(train, args)
-    preset = train.QUICK if args.quick else train.FULL
+    preset = _preset(train, args)
     data = dataclasses.replace(preset["data"], **{k: v for k, v in dict(
         n_train=args.n_train, n_val=args.n_val, size=args.size, seed=args.data_seed).items()
         if v is not None})
     compare = args.compare or args.quick
-    epochs = args.epochs if args.epochs is not None else preset["epochs"]
-    head = args.head or ("fcn32s" if compare else "fcn8s")
-    optional = {"lr": args.lr} if args.lr is not None else {}
-    base = train.RunConfig(head, args.upsampling, epochs=epochs, batch_size=args.batch_size,
-                           optimizer=args.optimizer, width=args.width, seed=args.seed,
-                           **optional)
+    base = _base_config(train, args, preset, compare)
     configs = (train.comparison_configs(base, preset["upsamplings"], preset["heads"])
                if compare else [base])
     train.train_and_report(configs, data, out=args.out, report=args.report,
                            overwrite=args.overwrite, progress=not args.no_progress,
                            figures=not args.no_figures,
-                           log=lambda text: write(text + "\n"))
+                           log=lambda text: write(text + "\n"), curve=bool(args.recipe))
     return 0
 
 
 def add(subparsers) -> None:
     from ..nn import HEADS, UPSAMPLINGS
+    from ..train.recipes import RECIPES
 
     p = subparsers.add_parser(
         "train", help="train small FCNs on the shapes data and compare their upsampling",
@@ -66,18 +79,25 @@ def add(subparsers) -> None:
                       help="compare all variants (about 8 runs; see the README for times)")
     mode.add_argument("--quick", action="store_true",
                       help="a reduced comparison that takes under 2 minutes on 2 cores")
+    mode.add_argument("--recipe", choices=tuple(RECIPES),
+                      help="train one model with a named recipe (epochs, data, width, "
+                           "augmentation, schedule; other options override it) and report "
+                           "the validation curve; converge: FCN-8s until its IoU flattens "
+                           "(see benchmarks/train/convergence.md)")
     p.add_argument("--head", choices=HEADS,
                    help="FCN head (default fcn8s; fcn32s with --compare/--quick)")
-    p.add_argument("--upsampling", choices=UPSAMPLINGS, default="learned_bilinear",
+    p.add_argument("--upsampling", choices=UPSAMPLINGS,
                    help="upsampling variant (default learned_bilinear)")
     p.add_argument("--epochs", type=positive_int,
                    help="epochs per run (default 12; 6 with --quick)")
-    p.add_argument("--batch-size", type=positive_int, default=16, help="default 16")
-    p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+    p.add_argument("--batch-size", type=positive_int, help="default 16")
+    p.add_argument("--optimizer", choices=("adam", "sgd"),
                    help="adam, or sgd with momentum 0.9; cosine decay (default adam)")
     p.add_argument("--lr", type=positive_float, help="learning rate (default 3e-3)")
-    p.add_argument("--width", type=positive_int, default=16, help="encoder width (default 16)")
-    p.add_argument("--seed", type=nonnegative_int, default=0,
+    p.add_argument("--width", type=positive_int, help="encoder width (default 16)")
+    p.add_argument("--depth", type=positive_int,
+                   help="encoder blocks at stride 8 (default 1)")
+    p.add_argument("--seed", type=nonnegative_int,
                    help="initial weights and batch order")
     p.add_argument("--n-train", type=positive_int,
                    help="training images (default 1000; quick 512)")

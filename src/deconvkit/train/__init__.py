@@ -6,7 +6,10 @@
 * :mod:`~deconvkit.train.metrics`: mean IoU, pixel accuracy, boundary F1 and a
   checkerboard-artifact score;
 * :func:`train_and_report`: what ``deconvkit train`` does: train, then write a
-  JSON report, a Markdown table and PNG figures.
+  JSON report, a Markdown table and PNG figures;
+* :data:`RECIPES`, :func:`get_recipe`: named recipes (``"converge"``: trained until
+  the validation IoU flattens), with :mod:`~deconvkit.train.augment` (flips, turns,
+  shifts) and :mod:`~deconvkit.train.schedule` (warm-up, then cosine decay).
 
 Example
 -------
@@ -26,6 +29,7 @@ from pathlib import Path
 
 from .compare import FULL, QUICK, DataConfig, compare, comparison_configs, load_data
 from .loop import RunConfig, RunResult, evaluate, fit, run
+from .recipes import RECIPES, Recipe, get_recipe
 from .metrics import (boundary_f1, checkerboard_score, confusion_matrix, mean_iou,
                       pixel_accuracy, segmentation_metrics)
 from .report import have_matplotlib, markdown_table, report_dict, write_figures, write_json
@@ -33,7 +37,8 @@ from .report import have_matplotlib, markdown_table, report_dict, write_figures,
 __all__ = ["RunConfig", "RunResult", "DataConfig", "run", "fit", "evaluate", "compare",
            "comparison_configs", "load_data", "QUICK", "FULL", "train_and_report",
            "output_paths", "confusion_matrix", "mean_iou", "pixel_accuracy", "boundary_f1",
-           "checkerboard_score", "segmentation_metrics", "markdown_table", "report_dict"]
+           "checkerboard_score", "segmentation_metrics", "markdown_table", "report_dict",
+           "RECIPES", "Recipe", "get_recipe"]
 
 FIGURES = ("predictions.png", "kernels.png", "losses.png")
 
@@ -62,12 +67,14 @@ def _check_writable(paths, overwrite):
 
 
 def train_and_report(configs, data: DataConfig, *, out="deconvkit-train", report=None,
-                     overwrite=False, progress=True, figures=True, log=print):
+                     overwrite=False, progress=True, figures=True, log=print, curve=False):
     """Train every config on ``data``, then write the report files.
 
     Checks the output paths before any training (nothing is overwritten unless
     ``overwrite``), trains the runs one after another (one tqdm bar each), and
     writes the JSON report, the Markdown table and, with matplotlib, the figures.
+    With ``curve``, every run is also validated after every epoch (one line logged
+    per epoch; the points are in the JSON report under ``"curve"``).
 
     Returns
     -------
@@ -80,7 +87,11 @@ def train_and_report(configs, data: DataConfig, *, out="deconvkit-train", report
     log(f"shapes: {data.n_train} training and {data.n_val} validation images of "
         f"{data.size}x{data.size} (seed {data.seed}); {len(configs)} run(s)")
     results = compare(configs, train, val, progress=progress,
-                      on_result=lambda r: log(_one_line(r)))
+                      on_result=lambda r: log(_one_line(r)), curve=curve)
+    for r in results if curve else []:
+        log("\n".join(f"{r.config.name} epoch {p['epoch']}: val mean IoU {p['mean_iou']:.3f}, "
+                      f"per class {' '.join(_iou(v) for v in p['iou_per_class'])}"
+                      for p in r.curve))
     table = markdown_table(results)
     report_data = report_dict(results, dataclasses.asdict(data) | {"val_split": "val"})
     write_json(report_data, paths["json"])
@@ -94,6 +105,10 @@ def train_and_report(configs, data: DataConfig, *, out="deconvkit-train", report
     log("\n" + table)
     log("wrote " + ", ".join(str(p) for p in written))
     return results, written
+
+
+def _iou(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _one_line(r: RunResult) -> str:

@@ -71,14 +71,17 @@ def comparison_configs(base: RunConfig, upsamplings=nn.UPSAMPLINGS,
     return configs
 
 
-def compare(configs, train, val, *, num_classes: int = 6, progress=True, on_result=None):
+def compare(configs, train, val, *, num_classes: int = 6, progress=True, on_result=None,
+            curve=False):
     """:func:`~deconvkit.train.loop.run` every config on the same data; list of results.
 
-    ``on_result(result)`` is called after each run (e.g. to print a line).
+    ``on_result(result)`` is called after each run (e.g. to print a line); ``curve``
+    records the validation metrics after every epoch.
     """
     results = []
     for config in configs:
-        result = run(config, train, val, num_classes=num_classes, progress=progress)
+        result = run(config, train, val, num_classes=num_classes, progress=progress,
+                     curve=curve)
         results.append(result)
         if on_result is not None:
             on_result(result)

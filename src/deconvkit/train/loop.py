@@ -16,7 +16,9 @@ import numpy as np
 from .._checks import check_int
 from .. import nn
 from ..datasets import iterate_batches
+from .augment import flip_shift
 from .metrics import checkerboard_score, segmentation_metrics
+from .schedule import WarmupCosineLR
 
 __all__ = ["RunConfig", "RunResult", "fit", "evaluate", "run", "make_optimizer",
            "class_weights", "predict"]
@@ -41,15 +43,23 @@ class RunConfig:
         of the learning rate to 0 over the run.
     lr : float
     weight_decay : float
-    width : int
-        Encoder width of :func:`deconvkit.nn.fcn`.
+    width, depth : int
+        Encoder width and blocks at stride 8 of :func:`deconvkit.nn.fcn`.
     class_weights : {"sqrt", "balanced", "none"}
         Loss weight of each class from its pixel frequency ``f_c`` in the training
         labels (see :func:`class_weights`): ``sqrt(median(f) / f_c)``,
         ``median(f) / f_c`` (median-frequency balancing) or 1. Background covers most
         pixels of ``shapes``; unweighted, a short run learns little beyond it.
     seed : int
-        Seeds the initial weights and the order of the batches.
+        Seeds the initial weights, the order of the batches and the augmentation.
+    augment : bool
+        Train on a random symmetry of the square and a shift of up to ``max_shift``
+        pixels of every image and its labels (:func:`~deconvkit.train.augment.flip_shift`),
+        drawn anew for every batch.
+    max_shift : int
+    warmup_epochs : float
+        Raise the learning rate linearly from a tenth of ``lr`` over this many epochs
+        before the cosine decay (:class:`~deconvkit.train.schedule.WarmupCosineLR`).
     """
 
     head: str = "fcn8s"
@@ -60,8 +70,12 @@ class RunConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     width: int = 16
+    depth: int = 1
     class_weights: str = "sqrt"
     seed: int = 0
+    augment: bool = False
+    max_shift: int = 8
+    warmup_epochs: float = 0.0
 
     def __post_init__(self):
         if self.head not in nn.HEADS:
@@ -74,8 +88,13 @@ class RunConfig:
         if self.class_weights not in CLASS_WEIGHTS:
             raise ValueError(f"class_weights must be one of {CLASS_WEIGHTS}, "
                              f"got {self.class_weights!r}")
-        for name in ("epochs", "batch_size", "width"):
+        for name in ("epochs", "batch_size", "width", "depth"):
             check_int(getattr(self, name), name)
+        check_int(self.max_shift, "max_shift", 0)
+        if not isinstance(self.augment, bool):
+            raise TypeError(f"augment must be a bool, got {self.augment!r}")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise ValueError(f"warmup_epochs must be in [0, epochs), got {self.warmup_epochs}")
         if not self.lr > 0 or self.weight_decay < 0:
             raise ValueError(f"lr must be > 0 and weight_decay >= 0, got {self.lr} and "
                              f"{self.weight_decay}")
@@ -87,7 +106,8 @@ class RunConfig:
 
 @dataclasses.dataclass
 class RunResult:
-    """What :func:`run` measured. ``metrics`` are on the validation images."""
+    """What :func:`run` measured. ``metrics`` are on the validation images; ``curve``
+    lists them after every epoch when :func:`run` was asked to record it."""
 
     config: RunConfig
     metrics: dict
@@ -97,15 +117,18 @@ class RunResult:
     images_per_second: float
     model: nn.Module = dataclasses.field(repr=False)
     predictions: np.ndarray = dataclasses.field(repr=False)
+    curve: list = dataclasses.field(default_factory=list, repr=False)
 
     def summary(self) -> dict:
-        """A JSON-ready dict: the config, metrics, timing and the loss curve."""
+        """A JSON-ready dict: the config, metrics, timing, the loss curve and, when
+        recorded, the validation curve (metrics after every epoch)."""
+        extra = {"curve": self.curve} if self.curve else {}
         return {"name": self.config.name, "config": dataclasses.asdict(self.config),
                 **self.metrics, "train_seconds": round(self.train_seconds, 2),
                 "train_images": self.train_images,
                 "images_per_second": round(self.images_per_second, 1),
                 "final_loss": self.losses[-1] if self.losses else None,
-                "losses": self.losses}
+                "losses": self.losses, **extra}
 
 
 def class_weights(labels, num_classes: int, kind: str = "sqrt") -> np.ndarray | None:
@@ -131,13 +154,16 @@ def class_weights(labels, num_classes: int, kind: str = "sqrt") -> np.ndarray | 
     return np.sqrt(weights) if kind == "sqrt" else weights
 
 
-def make_optimizer(model, config: RunConfig, total_steps: int):
-    """The optimizer and cosine learning-rate schedule of ``config``."""
+def make_optimizer(model, config: RunConfig, total_steps: int, warmup_steps: int = 0):
+    """The optimizer and learning-rate schedule of ``config``: cosine decay to 0 after
+    ``warmup_steps`` of linear warm-up (none: :class:`~deconvkit.nn.CosineLR`)."""
     if config.optimizer == "adam":
         opt = nn.Adam(model, lr=config.lr, weight_decay=config.weight_decay)
     else:
         opt = nn.SGD(model, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
-    return opt, nn.CosineLR(opt, total_steps)
+    if warmup_steps == 0:
+        return opt, nn.CosineLR(opt, total_steps)
+    return opt, WarmupCosineLR(opt, total_steps, warmup_steps)
 
 
 def _progress(total, desc, enabled):
@@ -148,7 +174,16 @@ def _progress(total, desc, enabled):
                 dynamic_ncols=True)
 
 
-def fit(model, images, labels, config: RunConfig, *, loss=None, progress=True):
+def _batches(images, labels, config: RunConfig, rng):
+    """One epoch of shuffled batches, augmented when ``config.augment``."""
+    for x, y in iterate_batches(images, labels, batch_size=config.batch_size, rng=rng):
+        if config.augment:
+            x, y = flip_shift(x, y, rng, max_shift=config.max_shift)
+        yield x, y
+
+
+def fit(model, images, labels, config: RunConfig, *, loss=None, progress=True,
+        on_epoch=None):
     """Train ``model`` in place on ``(images, labels)``; return the per-step losses.
 
     Parameters
@@ -159,11 +194,15 @@ def fit(model, images, labels, config: RunConfig, *, loss=None, progress=True):
         ``(N, 3, H, W)`` float and ``(N, H, W)`` int, e.g. from
         :func:`deconvkit.datasets.shapes`. Neither is modified.
     config : RunConfig
-        Epochs, batch size, optimizer, learning rate and the seed of the batch order.
+        Epochs, batch size, optimizer, learning rate, warm-up, augmentation and the
+        seed of the batch order and the augmentation.
     loss : Module, optional
         Default :class:`~deconvkit.nn.SoftmaxCrossEntropy`.
     progress : bool
         Show a tqdm bar with the loss and images/s.
+    on_epoch : callable, optional
+        ``on_epoch(epoch, model)`` after every epoch (1-based), e.g. to validate; the
+        model is back in training mode afterwards.
 
     Returns
     -------
@@ -175,13 +214,14 @@ def fit(model, images, labels, config: RunConfig, *, loss=None, progress=True):
                          f"{len(images)} and {len(labels)}")
     loss = nn.SoftmaxCrossEntropy() if loss is None else loss
     steps_per_epoch = -(-len(images) // config.batch_size)
-    opt, schedule = make_optimizer(model, config, config.epochs * steps_per_epoch)
+    opt, schedule = make_optimizer(model, config, config.epochs * steps_per_epoch,
+                                   round(config.warmup_epochs * steps_per_epoch))
     rng = np.random.default_rng(config.seed)
     losses = []
     model.train()
     with _progress(config.epochs * len(images), config.name, progress) as bar:
         for epoch in range(config.epochs):
-            for x, y in iterate_batches(images, labels, batch_size=config.batch_size, rng=rng):
+            for x, y in _batches(images, labels, config, rng):
                 opt.zero_grad()
                 value = float(loss.forward(model.forward(x), y))
                 if not np.isfinite(value):
@@ -193,6 +233,9 @@ def fit(model, images, labels, config: RunConfig, *, loss=None, progress=True):
                 losses.append(value)
                 bar.set_postfix(epoch=epoch + 1, loss=f"{value:.3f}", refresh=False)
                 bar.update(len(x))
+            if on_epoch is not None:
+                on_epoch(epoch + 1, model)
+                model.train()
     return losses
 
 
@@ -222,18 +265,42 @@ def evaluate(model, images, labels, num_classes: int, *, period: int = 8,
     return metrics, predictions
 
 
-def run(config: RunConfig, train, val, *, num_classes: int = 6, progress=True) -> RunResult:
+def _curve_recorder(val, num_classes, curve):
+    """An ``on_epoch`` callback appending validation metrics to ``curve``; it returns
+    the seconds spent validating so far."""
+    spent = [0.0]
+
+    def on_epoch(epoch, model):
+        t0 = time.perf_counter()
+        metrics, _ = evaluate(model, *val, num_classes)
+        spent[0] += time.perf_counter() - t0
+        curve.append({"epoch": epoch, "mean_iou": round(metrics["mean_iou"], 4),
+                      "iou_per_class": [None if v is None else round(v, 4)
+                                        for v in metrics["iou_per_class"]],
+                      "pixel_accuracy": round(metrics["pixel_accuracy"], 4)})
+
+    return on_epoch, spent
+
+
+def run(config: RunConfig, train, val, *, num_classes: int = 6, progress=True,
+        curve=False) -> RunResult:
     """Build ``fcn(config.head, config.upsampling)``, train it on ``train``, score it on ``val``.
 
-    ``train`` and ``val`` are ``(images, labels)`` pairs.
+    ``train`` and ``val`` are ``(images, labels)`` pairs. With ``curve``, the model is
+    also scored on ``val`` after every epoch (``RunResult.curve``); that time is not
+    counted in ``train_seconds``.
     """
     model = nn.fcn(config.head, config.upsampling, num_classes=num_classes,
-                   width=config.width, seed=config.seed, input_grad=False)
+                   width=config.width, depth=config.depth, seed=config.seed,
+                   input_grad=False)
     weights = class_weights(train[1], num_classes, config.class_weights)
+    points = []
+    on_epoch, spent = _curve_recorder(val, num_classes, points) if curve else (None, [0.0])
     t0 = time.perf_counter()
     losses = fit(model, *train, config, loss=nn.SoftmaxCrossEntropy(weight=weights),
-                 progress=progress)
-    seconds = time.perf_counter() - t0
+                 progress=progress, on_epoch=on_epoch)
+    seconds = time.perf_counter() - t0 - spent[0]
     metrics, predictions = evaluate(model, *val, num_classes)
     n = config.epochs * len(train[0])
-    return RunResult(config, metrics, losses, seconds, n, n / seconds, model, predictions)
+    return RunResult(config, metrics, losses, seconds, n, n / seconds, model, predictions,
+                     points)
