@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from .._checks import describe
 from .filters import inverse, regularized, wiener
 from .iterative import landweber, tikhonov
 from .lucy import richardson_lucy
 
-__all__ = ["deconvolve", "METHODS"]
+__all__ = ["deconvolve", "method_name", "METHODS"]
 
 METHODS = {
     "regularized": regularized,
@@ -59,13 +60,24 @@ def deconvolve(g, psf, method: str = "regularized", **options):
     >>> bool(np.abs(f - truth).mean() < np.abs(g - truth).mean())
     True
     """
+    name = method_name(method)
+    if "boundary" in options and options["boundary"] is None:
+        del options["boundary"]
+    return METHODS[name](g, psf, **options)
+
+
+def method_name(method) -> str:
+    """The key of :data:`METHODS` that ``method`` names (aliases and case allowed), or a
+    ``TypeError``/``ValueError`` listing the choices.
+
+    >>> method_name("RL")
+    'richardson_lucy'
+    """
     if not isinstance(method, str):
         raise TypeError(f"method must be a string, one of {', '.join(METHODS)}; got "
-                        f"{type(method).__name__}")
+                        f"{describe(method)}")
     name = ALIASES.get(method.lower(), method.lower())
     if name not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)} (or 'rl'), got "
                          f"{method!r}")
-    if "boundary" in options and options["boundary"] is None:
-        del options["boundary"]
-    return METHODS[name](g, psf, **options)
+    return name

@@ -18,7 +18,7 @@ from .._checks import describe, per_axis
 from ..volumes import check_volume_path, import_dask, open_volume, write_volume
 from ._common import check_flag
 from ._tiling import ITERATIVE, fixed_parameters, halo, restore_block
-from .methods import ALIASES, METHODS
+from .methods import METHODS, method_name
 from .psf import as_psf
 
 __all__ = ["tiled", "SCHEDULERS", "CHUNK_BYTES"]
@@ -118,7 +118,7 @@ def tiled(g, psf, method="regularized", *, chunks=None, depth=None, out=None,
     True
     """
     da = import_dask("dask.array")
-    name = _method(method)
+    name = method_name(method)
     x, meta = open_volume(g)
     psf = as_psf(psf, ndim=x.ndim)
     options.pop("full_output", None)
@@ -143,17 +143,6 @@ def tiled(g, psf, method="regularized", *, chunks=None, depth=None, out=None,
                                    overwrite=overwrite, compute=_shown(compute, progress))
             f, info["out"] = open_volume(out)[0], written
     return (f, info) if full_output else f
-
-
-def _method(method) -> str:
-    if not isinstance(method, str):
-        raise TypeError(f"method must be a string, one of {', '.join(METHODS)}; got "
-                        f"{describe(method)}")
-    name = ALIASES.get(method.lower(), method.lower())
-    if name not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)} (or 'rl'), got "
-                         f"{method!r}")
-    return name
 
 
 def _check_out(out, g, overwrite):
