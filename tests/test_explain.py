@@ -6,6 +6,7 @@ import pytest
 import deconvkit as dk
 from deconvkit.explain import (explain, fractional_input, make_spec, numeric_matrix,
                                symbolic_matrix, worked_examples)
+from deconvkit.explain import matrices as explain_matrices
 from deconvkit.explain import text as explain_text
 from deconvkit.explain.render import grid, index_name, symbolic_array, vector
 from deconvkit.explain.seeds import SEED_001_D, SEED_001_MASK
@@ -245,7 +246,7 @@ def test_explain_draws_c_from_the_library_builder(size, kw, monkeypatch):
         calls.append(args[2])
         return build(*args, **kwargs)
 
-    monkeypatch.setattr(explain_text, "build", counted)
+    monkeypatch.setattr(explain_matrices, "build", counted)
     spec = make_spec(size, **kw)
     w = np.random.default_rng(3).standard_normal(spec.kernel_size)
     assert "MISMATCH" not in explain(size, weights=w.ravel(), **kw)

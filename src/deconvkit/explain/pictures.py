@@ -17,7 +17,8 @@ from .frames import VIEWS
 from .render import size_str
 from .overlap import checkerboard, checkerboard_frame
 from .seeds import SEED_001_D, SEED_001_MASK
-from .text import _kernel_values, make_spec
+from .matrices import make_spec
+from .text import _kernel_values
 from .views import views
 
 __all__ = ["picture_views", "picture_geometry", "summary_frames", "save_pictures", "save_checkerboard",

@@ -17,7 +17,7 @@ from .frames import (VIEWS, Frame, Panel, _blank_except, _canvas_shape, _cells, 
                      _index_text, _nonzero_cells, _on_canvas, _outline, _single, _uncropped,
                      check_drawable, default_arrays)
 from .render import compact, fmt_number, size_str
-from .text import _view_positions, fractional_input, numeric_matrix
+from .matrices import _view_positions, fractional_input, numeric_matrix
 
 __all__ = ["scatter_frames", "zeros_frames", "matrix_frames", "polyphase_frames",
            "sizes_frames", "views", "full_scatter"]
