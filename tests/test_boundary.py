@@ -135,3 +135,14 @@ def test_empty_batch_with_an_output_numpy_cannot_hold_is_a_clear_error():
 def test_a_zero_d_array_as_a_geometry_int_is_refused_in_the_librarys_words():
     with pytest.raises(TypeError, match="stride must be an int or a sequence"):
         dk.ConvSpec(3, stride=np.array(2))
+
+
+def test_an_input_shape_is_a_tuple_or_list_not_an_array():
+    """Shapes are tuples or lists, as choose_method's (found by the soak: conv_matrix took
+    np.array([1, 1, 1, 1]))."""
+    from deconvkit.linop import ConvOperator
+    w = np.ones((1, 1, 1, 1, 1), np.float32)
+    for fn in (dk.conv_matrix, ConvOperator):
+        with pytest.raises(TypeError, match="input_shape must be a tuple"):
+            fn(w, np.array([1, 1, 1, 1]))
+    assert dk.conv_matrix(w, [1, 1, 1, 1]).shape == (1, 1)

@@ -222,7 +222,7 @@ def sample_spec(w, input_shape, *, stride=1, padding=0, dilation=1, groups=1, sp
     if w.ndim < 3 or 0 in w.shape:
         raise ValueError(f"w must have shape (C_out, C_in/groups, *k) with at least one "
                          f"spatial axis and no empty axis, got {w.shape}")
-    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__"):
+    if not isinstance(input_shape, (tuple, list)):   # a shape, as choose_method's shapes
         raise TypeError(f"input_shape must be a tuple (C_in, *spatial), got {describe(input_shape)}")
     if len(input_shape) != w.ndim - 1:
         raise ValueError(f"input_shape must be (C_in, *spatial) with {w.ndim - 2} spatial axes "
