@@ -212,3 +212,22 @@ def test_depth_adds_blocks_at_stride_8_only_and_keeps_gradients_right():
     assert max(errors.values()) < 1e-5
     with pytest.raises(ValueError, match="depth must be an int >= 1"):
         nn.fcn(depth=0)
+
+
+def test_blocks_add_a_block_before_every_pool_and_keep_gradients_right():
+    one, two = nn.fcn(width=2, seed=0), nn.fcn(width=2, seed=0, blocks=2)
+    for stage in ("stage1", "stage2", "stage3"):
+        convs = [m for m in getattr(two.encoder, stage) if not isinstance(m, nn.MaxPool)]
+        assert len(convs) == 2
+        assert len(getattr(one.encoder, stage)) == 2          # one block + the pool
+    assert two.encoder.stage3[1][0].weight.data.shape == (8, 8, 3, 3)
+    x = np.random.default_rng(0).standard_normal((2, 3, 16, 16)).astype(np.float32)
+    assert two.forward(x).shape == (2, 6, 16, 16)
+    rng = np.random.default_rng(6)
+    net = nn.fcn("fcn8s", "learned_bilinear", num_classes=3, width=2, seed=4, blocks=2,
+                 dtype=np.float64)
+    _randomize_zero_parameters(net, rng)
+    errors = _directional_errors(net, rng.standard_normal((2, 3, 16, 16)), rng)
+    assert max(errors.values()) < 1e-5
+    with pytest.raises(ValueError, match="blocks must be an int >= 1"):
+        nn.fcn(blocks=0)

@@ -36,7 +36,7 @@ def _base_config(train, args, preset, compare):
                                                  epochs=preset["epochs"])
     options = dict(head=args.head, upsampling=args.upsampling, epochs=args.epochs,
                    batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                   width=args.width, depth=args.depth, seed=args.seed)
+                   width=args.width, depth=args.depth, blocks=args.blocks, seed=args.seed)
     return dataclasses.replace(base, **{k: v for k, v in options.items() if v is not None})
 
 
@@ -97,6 +97,8 @@ def add(subparsers) -> None:
     p.add_argument("--width", type=positive_int, help="encoder width (default 16)")
     p.add_argument("--depth", type=positive_int,
                    help="encoder blocks at stride 8 (default 1)")
+    p.add_argument("--blocks", type=positive_int,
+                   help="encoder blocks before each of the three pools (default 1)")
     p.add_argument("--seed", type=nonnegative_int,
                    help="initial weights and batch order")
     p.add_argument("--n-train", type=positive_int,

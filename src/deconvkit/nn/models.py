@@ -153,6 +153,10 @@ class Encoder(Module):
         the first widens the receptive field by 16 pixels (38 for ``depth=1``) at
         a sixth of the cost of the whole default encoder, so the features that tell
         one shape from another see more of it.
+    blocks : int
+        Blocks before each of the three pools (1 by default). A second block at
+        strides 1, 2 and 4 gives the skip features their own depth, at about twice
+        the cost of the default encoder.
     rng : numpy Generator or int, optional
     dtype : float32 or float64
 
@@ -164,17 +168,19 @@ class Encoder(Module):
     (``None`` for an unused one) and returns the input gradient.
     """
 
-    def __init__(self, in_channels=3, width=16, *, depth=1, rng=None, dtype=np.float32):
+    def __init__(self, in_channels=3, width=16, *, depth=1, blocks=1, rng=None,
+                 dtype=np.float32):
         super().__init__()
         rng = as_rng(rng)
         width, depth = check_int(width, "width"), check_int(depth, "depth")
+        blocks = check_int(blocks, "blocks")
         w = (width, 2 * width, 4 * width)
-        self.stage1 = Sequential(_block(in_channels, w[0], rng, dtype), MaxPool(2))
-        self.stage2 = Sequential(_block(w[0], w[1], rng, dtype), MaxPool(2))
-        self.stage3 = Sequential(_block(w[1], w[2], rng, dtype), MaxPool(2))
+        self.stage1 = Sequential(*_blocks(in_channels, w[0], blocks, rng, dtype), MaxPool(2))
+        self.stage2 = Sequential(*_blocks(w[0], w[1], blocks, rng, dtype), MaxPool(2))
+        self.stage3 = Sequential(*_blocks(w[1], w[2], blocks, rng, dtype), MaxPool(2))
         last = _blocks(w[2], w[2], depth, rng, dtype)
         self.stage4 = last[0] if depth == 1 else Sequential(*last)
-        self.channels, self.depth = w, depth
+        self.channels, self.depth, self.blocks = w, depth, blocks
 
     def forward(self, x):
         f2 = self.stage1.forward(x)
@@ -206,14 +212,15 @@ class FCN(Module):
     """
 
     def __init__(self, head, upsampling, num_classes, width, in_channels=3, *, depth=1,
-                 rng=None, dtype=np.float32, input_grad=True):
+                 blocks=1, rng=None, dtype=np.float32, input_grad=True):
         super().__init__()
         self.head = _check_name(head, HEADS, "head")
         self.upsampling = _check_name(upsampling, UPSAMPLINGS, "upsampling")
         self.in_channels = check_int(in_channels, "in_channels")
         self.num_classes = check_int(num_classes, "num_classes")
         rng = as_rng(rng)
-        self.encoder = Encoder(in_channels, width, depth=depth, rng=rng, dtype=dtype)
+        self.encoder = Encoder(in_channels, width, depth=depth, blocks=blocks, rng=rng,
+                               dtype=dtype)
         self.encoder.stage1[0][0].needs_input_grad = check_bool(input_grad, "input_grad")
         channels = dict(zip((2, 4, 8), self.encoder.channels))
         self.score8 = Conv(channels[8], num_classes, 1, rng=rng, dtype=dtype)
@@ -263,7 +270,7 @@ class FCN(Module):
 
 
 def fcn(head="fcn8s", upsampling="learned_bilinear", num_classes=6, width=16, seed=0,
-        dtype=np.float32, input_grad=True, depth=1) -> FCN:
+        dtype=np.float32, input_grad=True, depth=1, blocks=1) -> FCN:
     """A small FCN for 3-channel images such as :func:`deconvkit.datasets.shapes`.
 
     Parameters
@@ -284,6 +291,8 @@ def fcn(head="fcn8s", upsampling="learned_bilinear", num_classes=6, width=16, se
         returns ``None`` (what training needs; :mod:`deconvkit.train` does this).
     depth : int
         Conv + BatchNorm + ReLU blocks at stride 8 (see :class:`Encoder`).
+    blocks : int
+        Conv + BatchNorm + ReLU blocks before each of the three pools (VGG has 2 or 3).
 
     Returns
     -------
@@ -306,5 +315,7 @@ def fcn(head="fcn8s", upsampling="learned_bilinear", num_classes=6, width=16, se
     _check_name(upsampling, UPSAMPLINGS, "upsampling")
     num_classes = check_int(num_classes, "num_classes")
     width, depth = check_int(width, "width"), check_int(depth, "depth")
-    return FCN(head, upsampling, num_classes, width, depth=depth, rng=as_rng(seed, "seed"),
+    blocks = check_int(blocks, "blocks")
+    return FCN(head, upsampling, num_classes, width, depth=depth, blocks=blocks,
+               rng=as_rng(seed, "seed"),
                dtype=check_dtype(dtype), input_grad=input_grad)

@@ -43,8 +43,9 @@ class RunConfig:
         of the learning rate to 0 over the run.
     lr : float
     weight_decay : float
-    width, depth : int
-        Encoder width and blocks at stride 8 of :func:`deconvkit.nn.fcn`.
+    width, depth, blocks : int
+        Encoder width, blocks at stride 8 and blocks before each pool of
+        :func:`deconvkit.nn.fcn`.
     class_weights : {"sqrt", "balanced", "none"}
         Loss weight of each class from its pixel frequency ``f_c`` in the training
         labels (see :func:`class_weights`): ``sqrt(median(f) / f_c)``,
@@ -71,6 +72,7 @@ class RunConfig:
     weight_decay: float = 1e-4
     width: int = 16
     depth: int = 1
+    blocks: int = 1
     class_weights: str = "sqrt"
     seed: int = 0
     augment: bool = False
@@ -88,7 +90,7 @@ class RunConfig:
         if self.class_weights not in CLASS_WEIGHTS:
             raise ValueError(f"class_weights must be one of {CLASS_WEIGHTS}, "
                              f"got {self.class_weights!r}")
-        for name in ("epochs", "batch_size", "width", "depth"):
+        for name in ("epochs", "batch_size", "width", "depth", "blocks"):
             check_int(getattr(self, name), name)
         check_int(self.max_shift, "max_shift", 0)
         if not isinstance(self.augment, bool):
@@ -291,8 +293,8 @@ def run(config: RunConfig, train, val, *, num_classes: int = 6, progress=True,
     counted in ``train_seconds``.
     """
     model = nn.fcn(config.head, config.upsampling, num_classes=num_classes,
-                   width=config.width, depth=config.depth, seed=config.seed,
-                   input_grad=False)
+                   width=config.width, depth=config.depth, blocks=config.blocks,
+                   seed=config.seed, input_grad=False)
     weights = class_weights(train[1], num_classes, config.class_weights)
     points = []
     on_epoch, spent = _curve_recorder(val, num_classes, points) if curve else (None, [0.0])
