@@ -143,3 +143,33 @@ def test_module_without_backward_says_so():
 def test_parameter_rejects_integers():
     with pytest.raises(TypeError, match="float32 or float64, got int64"):
         nn.Parameter(np.arange(3))
+
+
+@pytest.mark.parametrize("args", [dict(head="fcn8s", upsampling="learned_bilinear", width=2,
+                                       depth=2, blocks=2),
+                                  dict(head="fcn32s", upsampling="pixel_shuffle", width=3,
+                                       num_classes=4, dtype=np.float64)])
+def test_save_model_rebuilds_the_architecture_and_the_outputs(tmp_path, args):
+    net = nn.fcn(seed=1, **args)
+    x = np.random.default_rng(0).random((2, 3, 16, 16)).astype(net.config["dtype"])
+    net.train()
+    net.forward(x)                      # moves the BatchNorm running statistics
+    net.eval()
+    want = net.forward(x)
+    path = tmp_path / "model.npz"
+    nn.save_model(net, path, meta={"mean_iou": 0.5})
+    before = path.read_bytes()
+    other, meta = nn.load_model(path)
+    assert meta == {"mean_iou": 0.5}
+    assert other.config == net.config
+    assert not other.training
+    np.testing.assert_array_equal(other.forward(x), want)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        nn.save_model(net, path)
+    assert path.read_bytes() == before
+    nn.load(nn.fcn(seed=2, **args), path)          # the weights alone load as before
+    with pytest.raises(TypeError, match="model must be an FCN"):
+        nn.save_model(nn.Conv(1, 1, 1), tmp_path / "c.npz")
+    nn.save(net, tmp_path / "weights.npz")
+    with pytest.raises(ValueError, match="not a model file"):
+        nn.load_model(tmp_path / "weights.npz")

@@ -27,7 +27,7 @@ from . import init
 from .activation import Identity, LeakyReLU, ReLU
 from .conv import Conv, ConvTranspose, Deconvolution
 from .gradcheck import check_gradients
-from .io import load, save
+from .io import load, load_model, save, save_model
 from .loss import SoftmaxCrossEntropy, log_softmax
 from .merge import Add, Concat
 from .models import HEADS, UPSAMPLINGS, fcn
@@ -42,4 +42,5 @@ __all__ = ["Module", "Parameter", "Sequential", "Conv", "ConvTranspose", "Deconv
            "Upsample", "PixelShuffle", "ResizeConv", "Crop", "Add", "Concat",
            "interpolation_matrix", "init", "SoftmaxCrossEntropy", "log_softmax", "Optimizer",
            "SGD", "Adam", "LRSchedule", "StepLR", "PolyLR", "CosineLR", "save", "load",
+           "save_model", "load_model",
            "check_gradients", "fcn", "HEADS", "UPSAMPLINGS"]

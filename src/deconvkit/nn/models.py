@@ -265,6 +265,13 @@ class FCN(Module):
         d8 = self.score8.backward(d)
         return self.encoder.backward(grads[2], grads[4], d8)
 
+    @property
+    def config(self) -> dict:
+        """The :func:`fcn` arguments that build this architecture (not its weights)."""
+        return dict(head=self.head, upsampling=self.upsampling, num_classes=self.num_classes,
+                    width=self.encoder.channels[0], depth=self.encoder.depth,
+                    blocks=self.encoder.blocks, dtype=np.dtype(self.score8.weight.data.dtype).name)
+
     def extra_repr(self):
         return f"head={self.head!r}, upsampling={self.upsampling!r}"
 
