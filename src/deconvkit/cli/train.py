@@ -20,6 +20,12 @@ def _check_outputs(train, args) -> None:
     figures = [] if args.no_figures else [Path(f"{paths['prefix']}{f}") for f in train.FIGURES]
     for path in [paths["json"], paths["markdown"], *figures]:
         check_output_path(path, option, overwrite=True, make_parents=True)
+    if args.save_model is not None:
+        if args.compare or args.quick:
+            raise ValueError("--save-model saves one trained model; it does not go with "
+                             "--compare or --quick")
+        check_output_path(Path(args.save_model), "--save-model", overwrite=args.overwrite,
+                          make_parents=True)
 
 
 def _preset(train, args) -> dict:
@@ -55,7 +61,8 @@ def run(args) -> int:
     train.train_and_report(configs, data, out=args.out, report=args.report,
                            overwrite=args.overwrite, progress=not args.no_progress,
                            figures=not args.no_figures,
-                           log=lambda text: write(text + "\n"), curve=bool(args.recipe))
+                           log=lambda text: write(text + "\n"), curve=bool(args.recipe),
+                           save_model=args.save_model)
     return 0
 
 
@@ -114,6 +121,9 @@ def add(subparsers) -> None:
     p.add_argument("--report", metavar="PATH",
                    help="JSON report path (default DIR/report.json); the Markdown table "
                         "and figures are written next to it")
+    p.add_argument("--save-model", metavar="PATH",
+                   help="also write the trained model (weights, architecture, scores) to "
+                        "PATH (.npz; nn.load_model reads it); one run only")
     p.add_argument("--overwrite", action="store_true", help="replace existing report files")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from .. import nn
 from .compare import FULL, QUICK, DataConfig, compare, comparison_configs, load_data
 from .loop import RunConfig, RunResult, evaluate, fit, run
 from .recipes import RECIPES, Recipe, get_recipe
@@ -67,7 +68,8 @@ def _check_writable(paths, overwrite):
 
 
 def train_and_report(configs, data: DataConfig, *, out="deconvkit-train", report=None,
-                     overwrite=False, progress=True, figures=True, log=print, curve=False):
+                     overwrite=False, progress=True, figures=True, log=print, curve=False,
+                     save_model=None):
     """Train every config on ``data``, then write the report files.
 
     Checks the output paths before any training (nothing is overwritten unless
@@ -75,6 +77,9 @@ def train_and_report(configs, data: DataConfig, *, out="deconvkit-train", report
     writes the JSON report, the Markdown table and, with matplotlib, the figures.
     With ``curve``, every run is also validated after every epoch (one line logged
     per epoch; the points are in the JSON report under ``"curve"``).
+    With ``save_model`` (a path; one config only), the trained model is written by
+    :func:`deconvkit.nn.save_model` with its config, data and validation metrics as
+    ``meta`` (what :func:`deconvkit.nn.pretrained` reports).
 
     Returns
     -------
@@ -83,6 +88,11 @@ def train_and_report(configs, data: DataConfig, *, out="deconvkit-train", report
     """
     paths = output_paths(out, report)
     _check_writable(paths, overwrite)
+    if save_model is not None:
+        if len(configs) != 1:
+            raise ValueError(f"save_model needs exactly one config, got {len(configs)}")
+        if Path(save_model).exists() and not overwrite:
+            raise FileExistsError(f"{save_model} exists; pass overwrite=True to replace it")
     train, val = load_data(data)
     log(f"shapes: {data.n_train} training and {data.n_val} validation images of "
         f"{data.size}x{data.size} (seed {data.seed}); {len(configs)} run(s)")
@@ -97,6 +107,15 @@ def train_and_report(configs, data: DataConfig, *, out="deconvkit-train", report
     write_json(report_data, paths["json"])
     paths["markdown"].write_text(table, encoding="utf-8")
     written = [paths["json"], paths["markdown"]]
+    if save_model is not None:
+        summary = results[0].summary()
+        meta = {k: summary[k] for k in ("name", "config", "mean_iou", "iou_per_class",
+                                        "pixel_accuracy", "train_seconds", "train_images",
+                                        "images_per_second") if k in summary}
+        Path(save_model).parent.mkdir(parents=True, exist_ok=True)
+        nn.save_model(results[0].model, save_model, overwrite=overwrite,
+                      meta=meta | {"data": report_data["data"]})
+        written.append(Path(save_model))
     if figures:
         if have_matplotlib():
             written += write_figures(results, val, paths["prefix"])
