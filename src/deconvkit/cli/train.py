@@ -42,7 +42,8 @@ def _base_config(train, args, preset, compare):
                                                  epochs=preset["epochs"])
     options = dict(head=args.head, upsampling=args.upsampling, epochs=args.epochs,
                    batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                   width=args.width, depth=args.depth, blocks=args.blocks, seed=args.seed)
+                   width=args.width, depth=args.depth, blocks=args.blocks, seed=args.seed,
+                   class_weights=args.class_weights)
     return dataclasses.replace(base, **{k: v for k, v in options.items() if v is not None})
 
 
@@ -106,6 +107,9 @@ def add(subparsers) -> None:
                    help="encoder blocks at stride 8 (default 1)")
     p.add_argument("--blocks", type=positive_int,
                    help="encoder blocks before each of the three pools (default 1)")
+    p.add_argument("--class-weights", choices=("sqrt", "balanced", "none"),
+                   help="loss weight per class from its pixel frequency f: sqrt(median/f) "
+                        "(default), median/f, or none")
     p.add_argument("--seed", type=nonnegative_int,
                    help="initial weights and batch order")
     p.add_argument("--n-train", type=positive_int,
