@@ -47,8 +47,27 @@ def _base_config(train, args, preset, compare):
     return dataclasses.replace(base, **{k: v for k, v in options.items() if v is not None})
 
 
+def run_study(args) -> int:
+    """``--study RECIPE``: the runs of the comparison at convergence that are missing."""
+    from ..train import study
+
+    if args.save_model is not None:
+        raise ValueError("--save-model saves one trained model; it does not go with --study")
+    out = Path(args.out)
+    table = out / "study.md"
+    check_output_path(table, "--out", overwrite=True, make_parents=True)
+    study.run_study(out, args.study, args.seeds, only=args.only,
+                    progress=not args.no_progress, log=lambda text: write(text + "\n"))
+    table.write_text(study.study_table(out), encoding="utf-8")
+    write(table.read_text(encoding="utf-8") + f"wrote {table}\n")
+    return 0
+
+
 def run(args) -> int:
     from .. import train
+
+    if args.study:
+        return run_study(args)
 
     _check_outputs(train, args)
     preset = _preset(train, args)
@@ -92,6 +111,16 @@ def add(subparsers) -> None:
                            "augmentation, schedule; other options override it) and report "
                            "the validation curve; converge: FCN-8s until its IoU flattens "
                            "(see benchmarks/train/convergence.md)")
+    mode.add_argument("--study", choices=tuple(RECIPES), metavar="RECIPE",
+                      help="the comparison at convergence: every variant of --compare on "
+                           "RECIPE's data and budget, once per --seeds, one JSON per run in "
+                           "--out (runs already there are skipped: resume, or split over "
+                           "processes), then DIR/study.md: means, ranges, and which "
+                           "differences exceed the seed spread")
+    p.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2],
+                   metavar="K", help="seeds of --study (default 0 1 2)")
+    p.add_argument("--only", nargs="+", metavar="VARIANT",
+                   help="with --study: only these variants, e.g. fcn32s/bilinear")
     p.add_argument("--head", choices=HEADS,
                    help="FCN head (default fcn8s; fcn32s with --compare/--quick)")
     p.add_argument("--upsampling", choices=UPSAMPLINGS,

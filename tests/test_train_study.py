@@ -1,0 +1,75 @@
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from deconvkit import nn
+from deconvkit.cli import main
+from deconvkit.train import DataConfig, RunConfig
+from deconvkit.train.recipes import Recipe
+from deconvkit.train.study import _verdict, load_study, run_study, study_configs, study_table
+
+TINY = Recipe("tiny", RunConfig(epochs=1, width=2, batch_size=8),
+              DataConfig(n_train=16, n_val=8, size=16, seed=0))
+
+
+def test_the_study_has_every_variant_once_per_seed_on_the_recipe():
+    configs = study_configs("converge", (0, 1, 2))
+    names = [c.name for c, _ in configs]
+    assert len(configs) == 3 * (len(nn.UPSAMPLINGS) + 2)
+    assert {n for n in names if n.startswith("fcn32s")} == {f"fcn32s/{u}" for u in
+                                                           nn.UPSAMPLINGS}
+    assert names.count("fcn8s/learned_bilinear") == 3
+    recipe = study_configs("converge", (0,))[0]
+    from deconvkit.train import get_recipe
+    want = get_recipe("converge")
+    for config, data in study_configs("converge", (0, 5)):
+        assert data == want.data
+        assert dataclasses.replace(config, head=want.config.head,
+                                   upsampling=want.config.upsampling,
+                                   seed=want.config.seed) == want.config
+    assert recipe[0].seed == 0
+
+
+def test_runs_are_written_once_and_resumed(tmp_path):
+    logged = []
+    only = ["fcn32s/bilinear", "fcn8s/learned_bilinear"]
+    written = run_study(tmp_path, TINY, (0, 1), only=only, progress=False, log=logged.append)
+    assert sorted(p.name for p in written) == [
+        "fcn32s-bilinear-seed0.json", "fcn32s-bilinear-seed1.json",
+        "fcn8s-learned_bilinear-seed0.json", "fcn8s-learned_bilinear-seed1.json"]
+    assert len(logged) == 4
+    stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    assert run_study(tmp_path, TINY, (0, 1), only=only, progress=False, log=logged.append) == []
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamp
+    runs = load_study(tmp_path)
+    assert [r["config"]["seed"] for r in runs["fcn32s/bilinear"]] == [0, 1]
+    summary = json.loads((tmp_path / "fcn32s-bilinear-seed1.json").read_text())
+    assert summary["recipe"] == "tiny" and len(summary["curve"]) == 1
+    # different seeds are different runs
+    assert summary["losses"] != runs["fcn32s/bilinear"][0]["losses"]
+    table = study_table(tmp_path)
+    mean = np.mean([r["mean_iou"] for r in runs["fcn8s/learned_bilinear"]])
+    assert f"**{mean:.3f}**" in table
+    assert "| fcn32s/bilinear | 2 |" in table
+
+
+def test_verdicts_compare_the_gap_with_the_spread():
+    assert _verdict([0.7, 0.72], [0.6, 0.65]).startswith("**better**")
+    assert _verdict([0.6, 0.62], [0.61, 0.7]).startswith("tie")
+    assert _verdict([0.5, 0.55], [0.6, 0.65]).startswith("**worse**")
+    assert _verdict([0.7], [0.6, 0.65]) == "one seed: no spread yet"
+
+
+def test_unknown_variants_are_refused_before_any_training(tmp_path):
+    with pytest.raises(ValueError, match=r"only: unknown variants \['fcn8s/bilinear'\]"):
+        run_study(tmp_path / "s", TINY, (0,), only=["fcn8s/bilinear"])
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_cli_refuses_save_model_with_a_study(tmp_path, capsys):
+    assert main(["train", "--study", "converge", "--out", str(tmp_path),
+                 "--save-model", str(tmp_path / "m.npz")]) == 2
+    assert "--save-model" in capsys.readouterr().err
+    assert main(["train", "--study", "converge", "--quick"]) == 2
