@@ -35,7 +35,8 @@ def test_the_study_has_every_variant_once_per_seed_on_the_recipe():
 def test_runs_are_written_once_and_resumed(tmp_path):
     logged = []
     only = ["fcn32s/bilinear", "fcn8s/learned_bilinear"]
-    written = run_study(tmp_path, TINY, (0, 1), only=only, progress=False, log=logged.append)
+    written = run_study(tmp_path, TINY, (0, 1), only=only, progress=False, log=logged.append,
+                        save_models=True)
     assert sorted(p.name for p in written) == [
         "fcn32s-bilinear-seed0.json", "fcn32s-bilinear-seed1.json",
         "fcn8s-learned_bilinear-seed0.json", "fcn8s-learned_bilinear-seed1.json"]
@@ -49,6 +50,9 @@ def test_runs_are_written_once_and_resumed(tmp_path):
     assert summary["recipe"] == "tiny" and len(summary["curve"]) == 1
     # different seeds are different runs
     assert summary["losses"] != runs["fcn32s/bilinear"][0]["losses"]
+    model, meta = nn.load_model(tmp_path / "fcn32s-bilinear-seed1.npz")
+    assert meta["mean_iou"] == summary["mean_iou"] and meta["recipe"] == "tiny"
+    assert model.config["head"] == "fcn32s" and model.config["width"] == 2
     table = study_table(tmp_path)
     mean = np.mean([r["mean_iou"] for r in runs["fcn8s/learned_bilinear"]])
     assert f"**{mean:.3f}**" in table

@@ -57,7 +57,8 @@ def run_study(args) -> int:
     table = out / "study.md"
     check_output_path(table, "--out", overwrite=True, make_parents=True)
     study.run_study(out, args.study, args.seeds, only=args.only,
-                    progress=not args.no_progress, log=lambda text: write(text + "\n"))
+                    progress=not args.no_progress, log=lambda text: write(text + "\n"),
+                    save_models=args.save_models)
     table.write_text(study.study_table(out), encoding="utf-8")
     write(table.read_text(encoding="utf-8") + f"wrote {table}\n")
     return 0
@@ -119,6 +120,8 @@ def add(subparsers) -> None:
                            "differences exceed the seed spread")
     p.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2],
                    metavar="K", help="seeds of --study (default 0 1 2)")
+    p.add_argument("--save-models", action="store_true",
+                   help="with --study: also write each trained model next to its JSON")
     p.add_argument("--only", nargs="+", metavar="VARIANT",
                    help="with --study: only these variants, e.g. fcn32s/bilinear")
     p.add_argument("--head", choices=HEADS,

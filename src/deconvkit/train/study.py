@@ -51,7 +51,7 @@ def _file(folder: Path, config) -> Path:
 
 
 def run_study(folder, recipe="converge", seeds=(0, 1, 2), *, only=None, progress=True,
-              log=print):
+              log=print, save_models=False):
     """Train every run of :func:`study_configs` that has no file in ``folder`` yet.
 
     Parameters
@@ -65,11 +65,14 @@ def run_study(folder, recipe="converge", seeds=(0, 1, 2), *, only=None, progress
         Variant names (``"fcn32s/bilinear"``...) to run; default all.
     progress : bool
     log : callable
+    save_models : bool
+        Also write each trained model next to its JSON (``.npz``,
+        :func:`deconvkit.nn.save_model`, with the summary's scores as ``meta``).
 
     Returns
     -------
     list of Path
-        The files written by this call.
+        The JSON files written by this call.
     """
     folder = Path(folder)
     configs = study_configs(recipe, seeds)
@@ -90,6 +93,12 @@ def run_study(folder, recipe="converge", seeds=(0, 1, 2), *, only=None, progress
         name = recipe.name if isinstance(recipe, Recipe) else recipe
         report = result.summary() | {"recipe": name, "data": dataclasses.asdict(data)}
         path = _file(folder, config)
+        if save_models:
+            meta = {k: report[k] for k in ("name", "config", "mean_iou", "iou_per_class",
+                                           "pixel_accuracy", "boundary_f1", "checkerboard",
+                                           "train_seconds", "images_per_second", "recipe",
+                                           "data")}
+            nn.save_model(result.model, path.with_suffix(".npz"), meta=meta, overwrite=True)
         write_json(report, path)
         written.append(path)
         log(f"{config.name} seed {config.seed}: mean IoU {result.metrics['mean_iou']:.3f} "
