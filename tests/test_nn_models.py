@@ -195,6 +195,17 @@ def test_fcn_without_input_grad_returns_none_and_the_same_parameter_gradients():
         np.testing.assert_array_equal(grads[0][name], grads[1][name])
 
 
+def _assert_fcn8s_gradients_right(rng_seed, **kwargs):
+    """A float64 FCN-8s built with ``kwargs``: every parameter's gradient against finite
+    differences (zero-initialized parameters randomized first)."""
+    rng = np.random.default_rng(rng_seed)
+    net = nn.fcn("fcn8s", "learned_bilinear", num_classes=3, width=2, dtype=np.float64,
+                 **kwargs)
+    _randomize_zero_parameters(net, rng)
+    errors = _directional_errors(net, rng.standard_normal((2, 3, 16, 16)), rng)
+    assert max(errors.values()) < 1e-5
+
+
 def test_depth_adds_blocks_at_stride_8_only_and_keeps_gradients_right():
     shallow, deep = nn.fcn(width=2, seed=0), nn.fcn(width=2, seed=0, depth=3)
     names = {n for n, _ in shallow.named_parameters()}
@@ -204,12 +215,7 @@ def test_depth_adds_blocks_at_stride_8_only_and_keeps_gradients_right():
     assert added == {"0", "1", "2"}             # encoder.stage4.{0,1,2}.*
     x = np.random.default_rng(0).standard_normal((2, 3, 16, 16)).astype(np.float32)
     assert deep.forward(x).shape == (2, 6, 16, 16)
-    rng = np.random.default_rng(5)
-    net = nn.fcn("fcn8s", "learned_bilinear", num_classes=3, width=2, seed=3, depth=2,
-                 dtype=np.float64)
-    _randomize_zero_parameters(net, rng)
-    errors = _directional_errors(net, rng.standard_normal((2, 3, 16, 16)), rng)
-    assert max(errors.values()) < 1e-5
+    _assert_fcn8s_gradients_right(5, seed=3, depth=2)
     with pytest.raises(ValueError, match="depth must be an int >= 1"):
         nn.fcn(depth=0)
 
@@ -223,11 +229,6 @@ def test_blocks_add_a_block_before_every_pool_and_keep_gradients_right():
     assert two.encoder.stage3[1][0].weight.data.shape == (8, 8, 3, 3)
     x = np.random.default_rng(0).standard_normal((2, 3, 16, 16)).astype(np.float32)
     assert two.forward(x).shape == (2, 6, 16, 16)
-    rng = np.random.default_rng(6)
-    net = nn.fcn("fcn8s", "learned_bilinear", num_classes=3, width=2, seed=4, blocks=2,
-                 dtype=np.float64)
-    _randomize_zero_parameters(net, rng)
-    errors = _directional_errors(net, rng.standard_normal((2, 3, 16, 16)), rng)
-    assert max(errors.values()) < 1e-5
+    _assert_fcn8s_gradients_right(6, seed=4, blocks=2)
     with pytest.raises(ValueError, match="blocks must be an int >= 1"):
         nn.fcn(blocks=0)

@@ -173,3 +173,13 @@ def test_save_model_rebuilds_the_architecture_and_the_outputs(tmp_path, args):
     nn.save(net, tmp_path / "weights.npz")
     with pytest.raises(ValueError, match="not a model file"):
         nn.load_model(tmp_path / "weights.npz")
+
+
+def test_save_model_writes_exactly_the_path_given(tmp_path):
+    net = nn.fcn(width=2, seed=0)
+    (tmp_path / "model.npz").write_bytes(b"keep")
+    nn.save_model(net, tmp_path / "model")            # no suffix: nothing is appended
+    assert (tmp_path / "model.npz").read_bytes() == b"keep"
+    assert nn.load_model(tmp_path / "model")[0].config == net.config
+    with pytest.raises(FileExistsError):
+        nn.save_model(net, tmp_path / "model")

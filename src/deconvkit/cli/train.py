@@ -59,8 +59,9 @@ def run_study(args) -> int:
     study.run_study(out, args.study, args.seeds, only=args.only,
                     progress=not args.no_progress, log=lambda text: write(text + "\n"),
                     save_models=args.save_models)
-    table.write_text(study.study_table(out), encoding="utf-8")
-    write(table.read_text(encoding="utf-8") + f"wrote {table}\n")
+    text = study.study_table(out)
+    table.write_text(text, encoding="utf-8")
+    write(text + f"wrote {table}\n")
     return 0
 
 

@@ -59,6 +59,7 @@ def save_model(model, path, *, meta=None, overwrite=False) -> None:
     model : FCN
         Built by :func:`deconvkit.nn.fcn` (its ``config`` is stored).
     path : str or os.PathLike
+        Written as given (no ``.npz`` is appended).
     meta : dict, optional
         JSON-serialisable facts to keep with the weights (how it was trained, what it
         scored); :func:`load_model` returns them.
@@ -73,10 +74,12 @@ def save_model(model, path, *, meta=None, overwrite=False) -> None:
     if meta is not None and not isinstance(meta, dict):
         raise TypeError(f"meta must be a dict or None, got {type(meta).__name__}")
     path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     header = json.dumps({"fcn": model.config, "meta": meta or {}}, sort_keys=True)
-    np.savez_compressed(path, **model.state_dict(), **{MODEL_KEY: np.array(header)})
+    try:    # written at exactly ``path`` ("xb" refuses an existing file atomically)
+        with open(path, "wb" if overwrite else "xb") as file:
+            np.savez_compressed(file, **model.state_dict(), **{MODEL_KEY: np.array(header)})
+    except FileExistsError:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it") from None
 
 
 def load_model(path):

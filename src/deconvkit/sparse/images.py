@@ -26,10 +26,9 @@ NATURAL = ("camera", "moon", "coins", "astronaut", "coffee", "chelsea", "brick",
 def grey(image) -> np.ndarray:
     """``(H, W)`` float64: an image scaled to [0, 1] (integers by their range) and averaged
     over a last colour axis of 3 or 4 (the alpha channel dropped)."""
-    image = np.asarray(image)
-    if image.dtype.kind in "ui":
-        image = image / float(np.iinfo(image.dtype).max)
-    image = image.astype(np.float64)
+    from ..images import _as_float
+
+    image = _as_float(np.asarray(image))[0].astype(np.float64, copy=False)
     if image.ndim == 3 and image.shape[-1] in (3, 4):
         image = image[..., :3].mean(axis=-1)
     if image.ndim != 2:

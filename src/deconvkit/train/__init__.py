@@ -108,13 +108,9 @@ def train_and_report(configs, data: DataConfig, *, out="deconvkit-train", report
     paths["markdown"].write_text(table, encoding="utf-8")
     written = [paths["json"], paths["markdown"]]
     if save_model is not None:
-        summary = results[0].summary()
-        meta = {k: summary[k] for k in ("name", "config", "mean_iou", "iou_per_class",
-                                        "pixel_accuracy", "train_seconds", "train_images",
-                                        "images_per_second") if k in summary}
         Path(save_model).parent.mkdir(parents=True, exist_ok=True)
         nn.save_model(results[0].model, save_model, overwrite=overwrite,
-                      meta=meta | {"data": report_data["data"]})
+                      meta=results[0].model_meta(report_data["data"]))
         written.append(Path(save_model))
     if figures:
         if have_matplotlib():

@@ -132,6 +132,15 @@ class RunResult:
                 "final_loss": self.losses[-1] if self.losses else None,
                 "losses": self.losses, **extra}
 
+    def model_meta(self, data: dict) -> dict:
+        """What a saved model keeps of this run (:func:`deconvkit.nn.save_model`'s
+        ``meta``): the config and scores of :meth:`summary`, and ``data`` (the
+        :class:`DataConfig` as a dict) with the validation split named."""
+        summary = self.summary()
+        keep = ("name", "config", "mean_iou", "iou_per_class", "pixel_accuracy", "boundary_f1",
+                "checkerboard", "train_seconds", "train_images", "images_per_second")
+        return {k: summary[k] for k in keep} | {"data": {"val_split": "val"} | dict(data)}
+
 
 def class_weights(labels, num_classes: int, kind: str = "sqrt") -> np.ndarray | None:
     """Per-class loss weights from the pixel frequencies of ``labels`` (``None`` for "none").

@@ -94,10 +94,7 @@ def run_study(folder, recipe="converge", seeds=(0, 1, 2), *, only=None, progress
         report = result.summary() | {"recipe": name, "data": dataclasses.asdict(data)}
         path = _file(folder, config)
         if save_models:
-            meta = {k: report[k] for k in ("name", "config", "mean_iou", "iou_per_class",
-                                           "pixel_accuracy", "boundary_f1", "checkerboard",
-                                           "train_seconds", "images_per_second", "recipe",
-                                           "data")}
+            meta = result.model_meta(report["data"]) | {"recipe": name}
             nn.save_model(result.model, path.with_suffix(".npz"), meta=meta, overwrite=True)
         write_json(report, path)
         written.append(path)
