@@ -92,6 +92,27 @@ def test_translate_from_tensorflow_needs_output_size():
     assert t.source_output_size == (10,)
 
 
+def test_explicit_padding_given_as_an_array_is_read_or_refused_in_our_words():
+    # found by make test's fuzz: an array was compared with "SAME" (NumPy's truth-value error)
+    t = translate("tensorflow", "torch", (1,), (1,), output_size=1, strides=1,
+                  padding=np.array([0, 0]))
+    assert t.call == translate("tensorflow", "torch", (1,), (1,), output_size=1, strides=1,
+                               padding=[0, 0]).call
+    with pytest.raises(ValueError, match="each padding entry must be an int or a"):
+        translate("tensorflow", "torch", (4,), (3,), output_size=7, strides=2,
+                  padding=np.array([[1, 1]]))
+    for padding in (np.array([1, 1]), np.array([[1, 1]])):
+        try:      # read as the same pairs given as a list, or refused in our words
+            window = framework_window("jax", (4,), (3,), strides=(2,), padding=padding,
+                                      use_consistent_padding=True)
+        except (TypeError, ValueError) as exc:
+            assert "padding" in str(exc) and "truth value" not in str(exc)
+        else:
+            assert window == framework_window("jax", (4,), (3,), strides=(2,),
+                                              padding=padding.tolist(),
+                                              use_consistent_padding=True)
+
+
 @pytest.mark.parametrize("bad", [float("inf"), float("nan"), 2.0, "2", None, True])
 def test_tf_float_or_odd_strides_are_type_errors(bad):
     x, f = np.ones((1, 3, 1)), np.ones((3, 1, 1))

@@ -72,12 +72,12 @@ def _permutations(dimension_numbers, ndim):
 
 def _pads(e, s, padding, consistent):
     """JAX's ``(a, b)`` padding of the zero-inserted input for one axis."""
-    if isinstance(padding, str) and padding in ("SAME", "VALID") or consistent and \
-            not isinstance(padding, str):
-        if padding == "SAME":
+    mode = padding if isinstance(padding, str) else None   # explicit pairs may be an array
+    if mode in ("SAME", "VALID") or consistent and mode is None:
+        if mode == "SAME":
             pad_len = e + s - 2
             a = e - 1 if s > e - 1 else -(-pad_len // 2)
-        elif padding == "VALID":
+        elif mode == "VALID":
             pad_len, a = e + s - 2 + max(e - s, 0), e - 1
         else:
             a, b = (e - 1 - p for p in padding)

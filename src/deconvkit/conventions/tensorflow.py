@@ -82,12 +82,13 @@ def tf_window(input_size, kernel_size, output_size, strides, padding="SAME",
     k = per_axis(kernel_size, n, "kernel_size", 1)
     out = spatial_sizes(output_size, n, "output_size")
     s, d = _sequence(strides, n, True, "strides"), _sequence(dilations, n, True, "dilations")
-    if isinstance(padding, str) and padding not in ("SAME", "VALID"):
+    mode = padding if isinstance(padding, str) else None   # explicit pairs may be an array
+    if mode is not None and mode not in ("SAME", "VALID"):
         _padding(padding, n, True)  # raises TensorFlow's error
-    if padding == "SAME":
+    if mode == "SAME":
         pads = tuple(same_padding(no, ki, si, di) for no, ki, si, di in zip(out, k, s, d))
     else:
-        pads = 0 if padding == "VALID" else padding_pairs(padding, n)
+        pads = 0 if mode == "VALID" else padding_pairs(padding, n)
     forward = ConvSpec(k, s, pads, d)
     for axis, (m, no) in enumerate(zip(input_size, out)):
         computed = _forward_size(forward, axis, no)
