@@ -167,6 +167,38 @@ def test_one_and_three_spatial_axes():
             assert z.shape[:2] == (2, 3) and z.ndim == y.ndim
 
 
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1),
+                                dict(boundary="circular", method="admm"),
+                                dict(boundary="circular", nonneg=True)])
+def test_warm_start_continues_the_descent_and_leaves_init_alone(kw):
+    y, d = problem(seed=3)
+    z_cold, cold = code(y, d, LAM, iterations=400, tol=0, full_output=True, **kw)
+    z_half = code(y, d, LAM, iterations=40, tol=0, **kw)
+    start = z_half.copy()
+    z_warm, warm = code(y, d, LAM, iterations=360, tol=0, init=z_half, full_output=True, **kw)
+    np.testing.assert_array_equal(z_half, start)
+    f_start = objective(y, d, z_half, LAM, **{k: v for k, v in kw.items()
+                                             if k in ("stride", "padding", "boundary")})
+    assert warm["objective"][0] <= f_start * (1 + 1e-9) or "admm" in kw.values()
+    assert warm["objective"][-1] <= cold["objective"][39]
+    assert warm["objective"][-1] == pytest.approx(cold["objective"][-1], rel=1e-3)
+
+
+def test_warm_start_from_the_solution_stays_there():
+    y, d = problem(seed=4)
+    z = code(y, d, LAM, iterations=3000, tol=1e-12)
+    z2, info = code(y, d, LAM, iterations=5, tol=0, init=z, full_output=True)
+    np.testing.assert_allclose(z2, z, atol=1e-6)
+    assert info["objective"][-1] <= objective(y, d, z, LAM) * (1 + 1e-12)
+
+
+def test_init_of_the_wrong_shape_is_refused():
+    y, d = problem()
+    with pytest.raises(ValueError, match=r"init must have shape \(N, K, \*spatial'\) = "
+                                         r"\(2, 3, 10, 7\) for this y and filters, got \(2, 3, 4, 4\)"):
+        code(y, d, LAM, init=np.zeros((2, 3, 4, 4)))
+
+
 # --- errors ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("change,error,words", [

@@ -68,12 +68,12 @@ def check_geometry(filters, image_shape, stride, padding, boundary):
     return boundary
 
 
-def check_code(z, dtype, code_shape, batch):
+def check_code(z, dtype, code_shape, batch, name="z"):
     """Coefficient maps ``z`` of shape ``(batch, *code_shape)`` in ``dtype``."""
-    z = as_image(z, "z")
+    z = as_image(z, name)
     expected = (batch,) + tuple(code_shape)
     if z.shape != expected:
-        raise ValueError(f"z must have shape (N, K, *spatial') = {expected} for this y and "
+        raise ValueError(f"{name} must have shape (N, K, *spatial') = {expected} for this y and "
                          f"filters, got {z.shape}")
     return z.astype(dtype, copy=False)
 

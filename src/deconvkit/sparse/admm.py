@@ -39,17 +39,21 @@ MAX_FACTOR = 1000.0
 ADAPT = 100
 
 
-def admm(D, y, lam, *, iterations, tol, nonneg, bar, history, rho=None):
-    """Run ADMM from ``z = 0`` on a circular :class:`SynthesisOperator`; returns ``z``."""
+def admm(D, y, lam, *, iterations, tol, nonneg, bar, history, rho=None, init=None):
+    """Run ADMM from ``u = init`` (default 0, dual 0) on a circular
+    :class:`SynthesisOperator`; returns ``z``."""
     yf = D.rfft(y)
     target = D.adjoint_f(yf)                              # Dᴴ y, (N, K, *F)
     rho = float(50.0 * lam + 1.0) if rho is None else float(rho)
     xi = 1.0 + 18.3 ** (math.log10(lam) + 1.0) if lam > 0 else 1.0
     inverse = _woodbury(D, rho)
-    u = np.zeros(y.shape[:1] + D.code_shape, y.dtype)
-    v = np.zeros_like(u)
-    uf, vf = np.zeros_like(target), np.zeros_like(target)
-    f, scale = objective_terms(y, u, lam), float(np.linalg.norm(y)) or 1.0
+    if init is None:
+        u = np.zeros(y.shape[:1] + D.code_shape, y.dtype)
+        uf = np.zeros_like(target)
+    else:
+        u, uf = init, D.rfft(init)
+    v, vf = np.zeros_like(u), np.zeros_like(target)
+    scale = float(np.linalg.norm(y)) or 1.0
     for k in range(iterations):
         xf = _solve(D, target + rho * (uf - vf), rho, inverse)
         x = D.irfft(xf)

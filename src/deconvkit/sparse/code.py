@@ -20,7 +20,7 @@ __all__ = ["code", "objective"]
 
 
 def code(y, filters, lam, *, stride=1, padding=0, method="fista", iterations=200, tol=1e-4,
-         nonneg=False, boundary="zero", full_output=False, progress=False):
+         nonneg=False, boundary="zero", init=None, full_output=False, progress=False):
     """Sparse coefficient maps ``z`` with ``D z ≈ y``: ``min ½||D z - y||² + lam ||z||₁``.
 
     Parameters
@@ -48,6 +48,9 @@ def code(y, filters, lam, *, stride=1, padding=0, method="fista", iterations=200
         ``"zero"``: ``z`` has the size ``conv`` of ``y`` gives, ``D`` crops the full
         transposed convolution by the padding. ``"circular"``: SPORCO's model, ``z`` has
         the image's size, filters wrap around (stride 1, no padding).
+    init : (N, K, *spatial') ndarray, optional
+        A starting code (a warm start, e.g. the previous solve's during dictionary
+        learning); default zeros. Not modified (with ``nonneg``, clipped at 0 in a copy).
     full_output : bool
         Also return ``info``: ``objective``, ``sparsity`` (fraction nonzero) and
         ``residual`` (``||D z - y|| / ||y||``) after each iteration, ``iterations`` run,
@@ -70,7 +73,7 @@ def code(y, filters, lam, *, stride=1, padding=0, method="fista", iterations=200
 
     Notes
     -----
-    Both start from ``z = 0``. FISTA's step is ``1/L`` with ``L`` the exact ``||D||²``
+    Both start from ``init`` (default ``z = 0``). FISTA's step is ``1/L`` with ``L`` the exact ``||D||²``
     for the circular model (the largest eigenvalue of the filter spectra's ``C x C``
     Gram matrix over the frequencies) and a power-iteration estimate (x1.02) for the
     zero boundary; it is monotone (:mod:`deconvkit.sparse.fista`).
@@ -104,14 +107,17 @@ def code(y, filters, lam, *, stride=1, padding=0, method="fista", iterations=200
         raise ValueError("method='admm' solves the circular model in the Fourier domain: "
                          "give boundary='circular', or use method='fista' for "
                          f"boundary={D.boundary!r}")
+    z0 = None if init is None else check_code(init, y.dtype, D.code_shape, y.shape[0], "init")
+    if z0 is not None and nonneg:
+        z0 = np.maximum(z0, 0)
     history = {"objective": [], "sparsity": [], "residual": []}
     with progress_bar(iterations, check_flag(progress, "progress"), f"sparse {method}") as bar:
         if method == "fista":
             z = fista(D, y, lam, L=D.norm_squared(), iterations=iterations, tol=tol,
-                      nonneg=nonneg, bar=bar, history=history)
+                      nonneg=nonneg, bar=bar, history=history, init=z0)
         else:
             z = admm(D, y, lam, iterations=iterations, tol=tol, nonneg=nonneg, bar=bar,
-                     history=history)
+                     history=history, init=z0)
     info = dict(history, method=method, boundary=D.boundary, lam=lam,
                 iterations=len(history["objective"]))
     return finish(z, info, full_output)

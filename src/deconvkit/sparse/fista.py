@@ -32,14 +32,18 @@ def objective_terms(r, z, lam):
     return 0.5 * float(np.vdot(r, r).real) + lam * float(np.abs(z).sum(dtype=np.float64))
 
 
-def fista(D, y, lam, *, L, iterations, tol, nonneg, bar, history):
-    """Run FISTA from ``z = 0``; returns ``z`` and appends to ``history`` (a dict of lists).
+def fista(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init=None):
+    """Run FISTA from ``init`` (default ``z = 0``); returns ``z`` and appends to ``history``.
 
     ``D`` has ``forward`` and ``adjoint``; ``L >= ||D||²``; ``history`` gets
     ``objective``, ``sparsity``, ``residual`` after every iteration.
     """
-    z = np.zeros(y.shape[:1] + D.code_shape, y.dtype)
-    r = -y                                        # D 0 - y, never written into
+    if init is None:
+        z = np.zeros(y.shape[:1] + D.code_shape, y.dtype)
+        r = -y                                    # D 0 - y, never written into
+    else:
+        z = init
+        r = D.forward(z) - y
     z_prev, r_prev = z, r
     f = objective_terms(r, z, lam)
     t, scale = 1.0, float(np.linalg.norm(y)) or 1.0
