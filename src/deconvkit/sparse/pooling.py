@@ -27,7 +27,7 @@ def _windows(shape, size):
 
 
 def _blocked_axes(nd):
-    """The transpose taking ``(N, C, p1, s1, p2, s2, ...)`` to ``(N, C, p1, p2, ..., s1, s2, ...)``."""
+    """The transpose from ``(N, C, p1, s1, p2, s2, ...)`` to ``(N, C, p1, p2, ..., s1, ...)``."""
     return (0, 1) + tuple(2 + 2 * i for i in range(nd)) + tuple(3 + 2 * i for i in range(nd))
 
 
