@@ -224,6 +224,8 @@ def test_save_load_round_trip_exact_path_and_no_silent_overwrite(tmp_path):
      r"init must have shape \(K, C, \*k\) = \(4, 1, 5, 5\).*got \(4, 1, 3, 3\)"),
     ((4, 5, 0.1), dict(seed=1.5), TypeError, r"seed must be an int or None, got 1.5"),
     ((4, 5, 0.1), dict(coding_iterations=0), ValueError, r"coding_iterations must be an int"),
+    ((4, 34, 0.1), dict(boundary="zero", padding=2), ValueError,
+     r"init='patches' needs kernel_size \(34, 34\) to fit in the images of size \(32, 32\)"),
 ])
 def test_bad_arguments_name_expected_and_received(shapes, args, kwargs, error, message):
     with pytest.raises(error, match=message):

@@ -203,6 +203,9 @@ def _start(init, images, num_filters, kernel_size, rng):
     """The starting filters: drawn (``"patches"``, ``"random"``) or given."""
     if isinstance(init, str):
         init = check_choice(init, "init", INIT_CHOICES)
+        if init == "patches" and any(k > n for k, n in zip(kernel_size, images.shape[2:])):
+            raise ValueError(f"init='patches' needs kernel_size {kernel_size} to fit in the "
+                             f"images of size {images.shape[2:]}; use init='random'")
         return initial_filters(images, num_filters, kernel_size, init, rng)
     if init is None or isinstance(init, (int, float, bool)):
         raise TypeError(f"init must be 'patches', 'random' or an array of filters, "

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._checks import check_int, describe
 from ..restoration._common import check_iterations, check_real
-from ._checks import METHODS, BOUNDARIES, check_choice
+from ._checks import METHODS, BOUNDARIES, as_batch, check_choice
 from .code import code
 from .dictionary import write_npz
 from .learn import learn
@@ -222,7 +222,6 @@ class DeconvNet:
 
     # --- helpers ---------------------------------------------------------------------
     def _check_images(self, images):
-        from ._checks import as_batch
         x = as_batch(images, "images", "(N, C, *spatial)")
         if self.filters and x.shape[1] != self.filters[0].shape[1]:
             raise ValueError(f"images must have C = {self.filters[0].shape[1]} channels "
