@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from .._checks import check_int, describe
-from ..restoration._common import check_iterations, check_real
+from ..restoration._common import as_image, check_iterations, check_real
 from ._checks import METHODS, BOUNDARIES, as_batch, check_choice
 from .code import code
 from .dictionary import write_npz
@@ -75,6 +75,8 @@ class DeconvNet:
         ``(K_l, C_l, *k_l)`` per layer after :meth:`fit` (``C_{l+1} = K_l``).
     switches : list of ndarray
         The pooling switches of the last :meth:`infer`, one per pooling.
+    shapes : list of tuple
+        The spatial shapes of the maps those poolings pooled (for unpooling).
 
     Examples
     --------
@@ -173,18 +175,9 @@ class DeconvNet:
         elif len(switches) != len(self.layers) - 1:
             raise ValueError(f"reconstruct needs {len(self.layers) - 1} switch arrays (run "
                              f"infer first or pass switches=), got {len(switches)}")
-        x = np.asarray(top_codes)
+        x = as_image(top_codes, "top_codes")
         for i in range(len(self.layers) - 1, -1, -1):
-            d = self.filters[i]
-            expected = (d.shape[0],)
-            if x.ndim != d.ndim or x.shape[1:2] != expected:
-                raise ValueError(f"the maps of layer {i + 1} must have shape (N, "
-                                 f"{d.shape[0]}, *spatial), got {x.shape}")
-            grow = 0 if self.boundary == "circular" else 1     # "zero": n = m + k - 1
-            image_shape = (d.shape[1],) + tuple(m + grow * (k - 1)
-                                                for m, k in zip(x.shape[2:], d.shape[2:]))
-            x = SynthesisOperator(d, image_shape, boundary=self.boundary).forward(
-                x.astype(d.dtype, copy=False))
+            x = self._synthesise(i, x)
             if i > 0 and self.pool is not None:
                 sw = switches[i - 1]
                 if sw.shape != x.shape:
@@ -192,6 +185,18 @@ class DeconvNet:
                                      f"{sw.shape}")
                 x = max_unpool(x, sw, self._unpooled_shape(sw, i - 1))
         return x
+
+    def _synthesise(self, i, x):
+        """``D_i x``: layer ``i``'s maps to what that layer reconstructs."""
+        d = self.filters[i]
+        if x.ndim != d.ndim or x.shape[1] != d.shape[0]:
+            raise ValueError(f"the maps of layer {i + 1} must have shape (N, "
+                             f"{d.shape[0]}, *spatial), got {x.shape}")
+        grow = 0 if self.boundary == "circular" else 1     # "zero": n = m + k - 1
+        image_shape = (d.shape[1],) + tuple(m + grow * (k - 1)
+                                            for m, k in zip(x.shape[2:], d.shape[2:]))
+        return SynthesisOperator(d, image_shape, boundary=self.boundary).forward(
+            x.astype(d.dtype, copy=False))
 
     # --- files -----------------------------------------------------------------------
     def save(self, path, overwrite=False):
