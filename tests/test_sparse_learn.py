@@ -118,11 +118,14 @@ def test_filters_stay_in_the_unit_ball_from_a_large_init(shapes):
 def test_grey_images_without_channel_axis_and_seeded_mini_batches(shapes):
     a = learn(shapes[:, 0], 4, 5, 0.1, iterations=3, batch_size=2, seed=7,
               coding_iterations=10)
-    b = learn(shapes, 4, 5, 0.1, iterations=3, batch_size=2, seed=7, coding_iterations=10)
+    b, info = learn(shapes, 4, 5, 0.1, iterations=3, batch_size=2, seed=7,
+                    coding_iterations=10, full_output=True)
     c = learn(shapes, 4, 5, 0.1, iterations=3, batch_size=2, seed=8, coding_iterations=10)
     assert a.shape == (4, 1, 5, 5)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(b, c)
+    f = info["objective"]                      # a new batch each step: each filter step
+    assert np.all(f[:, 1] <= f[:, 0] * (1 + 1e-12))     # still lowers its batch's value
 
 
 def test_initial_patches_are_zero_mean_unit_norm_pieces_of_the_images(shapes):
