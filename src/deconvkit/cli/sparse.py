@@ -96,6 +96,9 @@ def run_learn(args) -> int:
     if args.source is not None and not args.demo:
         raise ValueError("--source chooses the built-in images of --demo; it does not go "
                          "with --images")
+    if args.kernel > args.size:
+        raise ValueError(f"--kernel must be at most --size ({args.size}): the filters fit in "
+                         f"the images, got --kernel {args.kernel}")
     out = Path(args.out)
     png, npz = out / LEARN_PNG, out / FILTERS
     for path in (png, npz):

@@ -1,0 +1,91 @@
+"""`deconvkit sparse learn` (and `visualize`, with the deconvnet): files, scores, errors."""
+
+import numpy as np
+import pytest
+
+from deconvkit import sparse
+from deconvkit.cli import EXIT_USAGE, main
+
+TINY = ["--n-images", "2", "--size", "32", "--filters", "4", "--kernel", "5",
+        "--iterations", "3", "--no-progress"]
+
+
+def run(capsys, *argv):
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_usage_error(status, out, err, *words):
+    assert status == EXIT_USAGE and out == ""
+    assert err.count("\n") == 1 and " error: " in err and "Traceback" not in err
+    for word in words:
+        assert word in err, (word, err)
+
+
+def png_pixels(path):
+    from PIL import Image
+    return np.asarray(Image.open(path).convert("L"), dtype=float)
+
+
+def test_learn_writes_unit_filters_that_reconstruct_and_a_picture(capsys, tmp_path):
+    out = tmp_path / "run"
+    status, text, err = run(capsys, "sparse", "learn", "--demo", "--source", "shapes",
+                            *TINY, "--out", out)
+    assert status == 0, err
+    filters, meta = sparse.load_filters(out / "filters.npz")
+    assert filters.shape == (4, 1, 5, 5)
+    assert (np.linalg.norm(filters.reshape(4, -1), axis=1) <= 1 + 1e-9).all()
+    assert meta["source"] == "shapes" and meta["lam"] == 0.1
+    assert png_pixels(out / "sparse-learn.png").std() > 10
+    psnr = float(text.split("PSNR ")[1].split(" dB")[0])
+    assert psnr > 20, text          # D z plus the smooth part is close to the image
+    first, last = (float(v) for v in text.split("objective ")[1].split(" over")[0].split(" -> "))
+    assert last < first
+
+
+def test_learn_refuses_to_overwrite_without_the_flag(capsys, tmp_path):
+    argv = ["sparse", "learn", "--demo", "--source", "shapes", *TINY, "--out", tmp_path]
+    assert run(capsys, *argv)[0] == 0
+    before = (tmp_path / "filters.npz").read_bytes()
+    assert_usage_error(*run(capsys, *argv), "--out", "would overwrite")
+    assert (tmp_path / "filters.npz").read_bytes() == before
+    assert run(capsys, *argv, "--overwrite")[0] == 0
+
+
+def test_learn_reads_a_folder_of_images(capsys, tmp_path):
+    iio = pytest.importorskip("imageio.v3")
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        iio.imwrite(folder / f"{i}.png", (rng.random((40, 48)) * 255).astype(np.uint8))
+    status, text, err = run(capsys, "sparse", "learn", "--images", folder, *TINY,
+                            "--out", tmp_path / "out")
+    assert status == 0, err
+    assert f"2 {folder} images" in text
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--images", "no-such-folder"], ["images must be a folder"]),
+    (["--demo", "--kernel", "40"], ["--kernel must be at most --size (32)", "got --kernel 40"]),
+    (["--demo", "--lam", "-1"], ["--lam"]),
+    (["--demo", "--filters", "0"], ["--filters"]),
+    (["--demo", "--method", "ista"], ["--method"]),
+    ([], ["--demo", "--images"]),
+])
+def test_learn_errors_are_one_line(capsys, tmp_path, extra, words):
+    source = ["--source", "shapes"] if "--demo" in extra else []
+    argv = ["sparse", "learn", *TINY, "--out", tmp_path, *source, *extra]
+    assert_usage_error(*run(capsys, *argv), *words)
+    assert not (tmp_path / "sparse-learn.png").exists()
+
+
+def test_source_goes_only_with_demo(capsys, tmp_path):
+    assert_usage_error(*run(capsys, "sparse", "learn", "--images", tmp_path, "--source",
+                            "shapes", *TINY, "--out", tmp_path / "o"), "--source")
+
+
+def test_a_subcommand_is_required(capsys):
+    status, out, err = run(capsys, "sparse")
+    assert status == EXIT_USAGE and "learn" in err
