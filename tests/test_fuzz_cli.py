@@ -1,10 +1,10 @@
 """Property-based fuzz of the ``deconvkit`` command (issue 10, item 5).
 
-``deconvkit.cli.main(argv)`` with fuzzed argv for explain, translate, bench and train must
-end with status 0 or 2 (returned, or through SystemExit), raise nothing else, print one
-line on stderr when the status is 2, finish within a few seconds, and write files only
-into the temporary folder it runs in. bench and train get only arguments that a correct
-CLI refuses before doing any work (or --help), so no benchmark or training runs.
+``deconvkit.cli.main(argv)`` with fuzzed argv for explain, translate, bench, train and
+sparse must end with status 0 or 2 (returned, or through SystemExit), raise nothing else,
+print one line on stderr when the status is 2, finish within a few seconds, and write files
+only into the temporary folder it runs in. bench, train and sparse get only arguments that
+a correct CLI refuses before doing any work (or --help), so nothing is trained or learned.
 """
 
 from __future__ import annotations
@@ -177,6 +177,23 @@ TRAIN_EXTRA = [["--quick"], ["--epochs", "1"], ["--no-figures"], ["--no-progress
                ["--head", "fcn32s"], ["--width", "4"], ["--n-train", "8"], ["--n-val", "4"],
                ["--batch-size", "2"], ["--size", "16"], ["--overwrite"]]
 
+SPARSE_INVALID = [
+    ["--filters", "0"], ["--filters", "-3"], ["--kernel", "0"], ["--kernel", "999"],
+    ["--lam", "-1"], ["--lam", "nan"], ["--lam", "inf"], ["--iterations", "0"],
+    ["--iterations", "1" + "0" * 30], ["--method", "ista"], ["--source", "x"],
+    ["--n-images", "0"], ["--size", "0"], ["--seed", "-1"], ["--out", "afile"],
+    ["--images", "nodir"], ["--images", "afile"], ["--bogus"], ["--help"],
+]
+SPARSE_EXTRA = [["--filters", "2"], ["--kernel", "3"], ["--size", "16"], ["--n-images", "1"],
+                ["--iterations", "1"], ["--no-progress"], ["--overwrite"], ["--lam", "0.5"]]
+VISUALIZE_INVALID = [
+    ["nomodel.npz"], ["afile"], ["--pretrained", "bogus"], ["--top", "0"], ["--top", "-1"],
+    ["--channels", "-1"], ["--mode", "x"], ["--n-images", "0"], ["--seed", "-2"],
+    ["--out", "afile/x.png"], ["--out", "existing.md"], ["--bogus"], ["--help"],
+]
+VISUALIZE_EXTRA = [["--top", "2"], ["--n-images", "4"], ["--layer", "stage1"],
+                   ["--mode", "gradient"], ["--channels", "0"]]
+
 
 def _prepare(tmp):
     with open(os.path.join(tmp, "existing.md"), "w") as f:
@@ -194,10 +211,22 @@ def invalid_argv(draw, command, invalid, extra):
     return [command] + [a for part in parts for a in part]
 
 
+@st.composite
+def sparse_argv(draw):
+    """``sparse learn`` (its images always given, so an error is the invalid option's) or
+    ``sparse visualize`` with at least one invalid argument."""
+    if draw(st.booleans()):
+        argv = draw(invalid_argv("learn", SPARSE_INVALID, SPARSE_EXTRA))
+        if "--images" not in argv:
+            argv = argv + ["--demo"] if "--source" in argv else argv + ["--images", "afile"]
+        return ["sparse"] + argv
+    return ["sparse"] + draw(invalid_argv("visualize", VISUALIZE_INVALID, VISUALIZE_EXTRA))
+
+
 @fuzz_settings()
 @given(st.one_of(invalid_argv("bench", BENCH_INVALID, BENCH_EXTRA),
-                 invalid_argv("train", TRAIN_INVALID, TRAIN_EXTRA)))
-def test_cli_bench_train_refuse_invalid_arguments(argv):
+                 invalid_argv("train", TRAIN_INVALID, TRAIN_EXTRA), sparse_argv()))
+def test_cli_bench_train_sparse_refuse_invalid_arguments(argv):
     """Every argv here has an invalid argument: refused up front (status 2, one line),
     before any benchmark or training runs, and no file written or overwritten."""
     def inspect(tmp):
