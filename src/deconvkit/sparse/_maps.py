@@ -21,7 +21,7 @@ import scipy.fft
 
 from ..functional._layout import POOL
 
-__all__ = ["BLOCK_BYTES", "blocks", "threads", "run", "scratch", "sum_squares", "rfft", "irfft", "synthesize", "analyse",
+__all__ = ["BLOCK_BYTES", "blocks", "threads", "run", "scratch", "sum_squares", "dot", "rfft", "irfft", "synthesize", "analyse",
            "shrink_into"]
 
 BLOCK_BYTES = 1 << 21
@@ -81,6 +81,14 @@ def sum_squares(a):
     if flat.dtype == np.float64:
         return float(np.einsum("i,i->", flat, flat))
     return float(np.einsum("i,i->", flat, flat, dtype=np.float64))
+
+
+def dot(a, b):
+    """``sum(a * b)`` of two real arrays of one shape, as :func:`sum_squares` does it."""
+    fa, fb = a.reshape(-1), b.reshape(-1)
+    if fa.dtype == np.float64:
+        return float(np.einsum("i,i->", fa, fb))
+    return float(np.einsum("i,i->", fa, fb, dtype=np.float64))
 
 
 def rfft(a, spatial, workers):
