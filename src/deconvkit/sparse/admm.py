@@ -49,13 +49,18 @@ def admm(D, y, lam, *, iterations, tol, nonneg, bar, history, rho=None, init=Non
     inverse = _woodbury(D, rho)
     scale, rescale = float(np.linalg.norm(y)) or 1.0, 1.0
     for k in range(iterations):
-        sums = state.step(_x_data(D, state, rho, inverse), lam / rho, nonneg, rescale)
+        tests = tol > 0 or 0 < k < ADAPT                  # are the residuals read?
+        sums = state.step(_x_data(D, state, rho, inverse), lam / rho, nonneg, rescale,
+                          tests)
         r = D.irfft(state.mu - state.yf)
         f = 0.5 * float(np.vdot(r, r).real) + lam * sums["l1"]
         history["objective"].append(f)
         history["sparsity"].append(sums["nonzero"] / state.u.size)
         history["residual"].append(float(np.linalg.norm(r)) / scale)
         bar.update()
+        if not tests:
+            rescale = 1.0
+            continue
         primal = math.sqrt(sums["x_u"]) / (math.sqrt(max(sums["x"], sums["u"])) or 1.0)
         dual = math.sqrt(sums["du"]) / (math.sqrt(sums["v"]) or 1.0)
         if primal <= tol and dual <= tol:
@@ -102,9 +107,10 @@ class _State:
         self.mv = np.zeros_like(self.mu)
         self.gy = _gram_apply(D.gram(), self.yf)          # M Mᴴ ŷ
 
-    def step(self, a, threshold, nonneg, rescale):
-        """One iteration on all blocks; returns the sums (norms, ``l1``, nonzeros) and
-        leaves the new ``M û`` and ``M v̂`` in ``mu`` and ``mv``."""
+    def step(self, a, threshold, nonneg, rescale, tests):
+        """One iteration on all blocks; returns the sums (``l1``, nonzeros and, with
+        ``tests``, the norms of the residuals) and leaves the new ``M û`` and ``M v̂`` in
+        ``mu`` and ``mv``."""
         partials = {}                                     # per thread: M û, M v̂, sums
 
         def part(block, workers):
@@ -112,7 +118,7 @@ class _State:
             if acc is None:
                 acc = partials[threading.get_ident()] = (
                     np.zeros_like(self.mu), np.zeros_like(self.mv), np.zeros(len(SUMS)))
-            _block_step(self, block, a, threshold, nonneg, rescale, workers, acc)
+            _block_step(self, block, a, threshold, nonneg, rescale, tests, workers, acc)
         _maps.run(part, self.D.blocks(self.u.shape[0]))
         mu, mv, sums = (sum(values) for values in zip(*partials.values()))
         self.mu, self.mv = mu, mv
@@ -122,9 +128,9 @@ class _State:
 SUMS = ("x", "u", "x_u", "du", "v", "l1", "nonzero")
 
 
-def _block_step(state, block, a, threshold, nonneg, rescale, workers, acc):
+def _block_step(state, block, a, threshold, nonneg, rescale, tests, workers, acc):
     """The x, relaxation, u and v steps on one block of maps, in place; adds the block's
-    ``M û``, ``M v̂`` and :data:`SUMS` to ``acc``."""
+    ``M û``, ``M v̂`` and :data:`SUMS` (the norms only with ``tests``) to ``acc``."""
     D, (ns, ks) = state.D, block
     u, v, uf, vf = (arr[ns, ks] for arr in (state.u, state.v, state.uf, state.vf))
     if rescale != 1.0:
@@ -141,18 +147,22 @@ def _block_step(state, block, a, threshold, nonneg, rescale, workers, acc):
     np.multiply(x, RELAX, out=t)
     t += np.multiply(u, 1.0 - RELAX, out=work)            # relaxed x
     t += v                                                # relaxed x + v
-    u_new = _maps.shrink_into(t, threshold, nonneg, _maps.scratch("u", u.shape, u.dtype))
-    np.subtract(t, u_new, out=v)                          # v + relaxed x - u
     sums = acc[2]
-    sums[0] += _maps.sum_squares(x)
-    sums[1] += _maps.sum_squares(u_new)
-    sums[2] += _maps.sum_squares(np.subtract(x, u_new, out=work))
-    sums[3] += _maps.sum_squares(np.subtract(u_new, u, out=work))
-    sums[4] += _maps.sum_squares(v)
-    sums[5] += float(np.abs(u_new, out=work).sum(dtype=np.float64))
-    sums[6] += np.count_nonzero(u_new)
-    u[...] = u_new
-    uf[...] = _maps.rfft(u_new, D.spatial, workers)
+    if tests:
+        u_new = _maps.shrink_into(t, threshold, nonneg, _maps.scratch("u", u.shape, u.dtype))
+        sums[0] += _maps.sum_squares(x)
+        sums[1] += _maps.sum_squares(u_new)
+        sums[2] += _maps.sum_squares(np.subtract(x, u_new, out=work))
+        sums[3] += _maps.sum_squares(np.subtract(u_new, u, out=work))
+        u[...] = u_new
+    else:
+        _maps.shrink_into(t, threshold, nonneg, u)
+    np.subtract(t, u, out=v)                              # v + relaxed x - u
+    if tests:
+        sums[4] += _maps.sum_squares(v)
+    sums[5] += float(np.abs(u, out=work).sum(dtype=np.float64))
+    sums[6] += np.count_nonzero(u)
+    uf[...] = _maps.rfft(u, D.spatial, workers)
     vf -= uf                                              # ... - û
     _maps.synthesize(D.spectrum[ks], uf, acc[0][ns])
     _maps.synthesize(D.spectrum[ks], vf, acc[1][ns])
