@@ -69,7 +69,7 @@ def admm(D, y, lam, *, iterations, tol, nonneg, bar, history, rho=None, init=Non
         rescale = 1.0 / factor
         if factor != 1.0:
             rho *= factor
-            state.mv /= factor                            # v and its spectrum: next step
+            state.mv /= factor                            # v and v̂: in the next step
             inverse = _woodbury(D, rho)
     history["rho"] = rho
     return state.u
@@ -111,17 +111,24 @@ class _State:
         """One iteration on all blocks; returns the sums (``l1``, nonzeros and, with
         ``tests``, the norms of the residuals) and leaves the new ``M û`` and ``M v̂`` in
         ``mu`` and ``mv``."""
-        partials = {}                                     # per thread: M û, M v̂, sums
+        partials = {}                                     # per thread: M û, sums
 
         def part(block, workers):
             acc = partials.get(threading.get_ident())
             if acc is None:
-                acc = partials[threading.get_ident()] = (
-                    np.zeros_like(self.mu), np.zeros_like(self.mv), np.zeros(len(SUMS)))
+                acc = partials[threading.get_ident()] = (np.zeros_like(self.mu),
+                                                         np.zeros(len(SUMS)))
             _block_step(self, block, a, threshold, nonneg, rescale, tests, workers, acc)
         _maps.run(part, self.D.blocks(self.u.shape[0]))
-        mu, mv, sums = (sum(values) for values in zip(*partials.values()))
-        self.mu, self.mv = mu, mv
+        mu, sums = (sum(values) for values in zip(*partials.values()))
+        # M v̂ follows from channel sums alone: v̂' = v̂ + R x̂ + (1 - R) û - û' with
+        # M x̂ = G a + M û - M v̂ gives M v̂' = (1 - R) M v̂ + R G a + M û - M û'
+        # (the factor 1 - R = -0.8 damps rounding).
+        self.mv *= 1.0 - RELAX
+        self.mv += RELAX * _gram_apply(self.D.gram(), a)
+        self.mv += self.mu
+        self.mv -= mu
+        self.mu = mu
         return dict(zip(SUMS, sums.tolist()))
 
 
@@ -130,7 +137,7 @@ SUMS = ("x", "u", "x_u", "du", "v", "l1", "nonzero")
 
 def _block_step(state, block, a, threshold, nonneg, rescale, tests, workers, acc):
     """The x, relaxation, u and v steps on one block of maps, in place; adds the block's
-    ``M û``, ``M v̂`` and :data:`SUMS` (the norms only with ``tests``) to ``acc``."""
+    ``M û`` and :data:`SUMS` (the norms only with ``tests``) to ``acc``."""
     D, (ns, ks) = state.D, block
     u, v, uf, vf = (arr[ns, ks] for arr in (state.u, state.v, state.uf, state.vf))
     if rescale != 1.0:
@@ -147,7 +154,7 @@ def _block_step(state, block, a, threshold, nonneg, rescale, tests, workers, acc
     np.multiply(x, RELAX, out=t)
     t += np.multiply(u, 1.0 - RELAX, out=work)            # relaxed x
     t += v                                                # relaxed x + v
-    sums = acc[2]
+    sums = acc[1]
     if tests:
         u_new = _maps.shrink_into(t, threshold, nonneg, _maps.scratch("u", u.shape, u.dtype))
         sums[0] += _maps.sum_squares(x)
@@ -165,7 +172,6 @@ def _block_step(state, block, a, threshold, nonneg, rescale, tests, workers, acc
     uf[...] = _maps.rfft(u, D.spatial, workers)
     vf -= uf                                              # ... - û
     _maps.synthesize(D.spectrum[ks], uf, acc[0][ns])
-    _maps.synthesize(D.spectrum[ks], vf, acc[1][ns])
 
 
 def _rho_factor(primal, dual, xi):
