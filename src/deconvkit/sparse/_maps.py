@@ -138,13 +138,15 @@ def analyse(spectrum_conj, rf, out):
     return out
 
 
-def shrink_into(v, threshold, nonneg, out):
+def shrink_into(v, threshold, nonneg, out, rest=None):
     """The proximal map of ``threshold ||.||₁`` (with ``nonneg``, plus the indicator of
-    ``>= 0``) of ``v``, written into ``out`` (not ``v``): one pass, no sign array."""
-    if nonneg:
-        np.subtract(v, threshold, out=out)
-        return np.maximum(out, 0, out=out)
-    np.abs(v, out=out)
-    out -= threshold
-    np.maximum(out, 0, out=out)
-    return np.copysign(out, v, out=out)
+    ``>= 0``) of ``v``, written into ``out`` (not ``v``); with ``rest``, ``v`` minus it
+    written there (ADMM's next dual).
+
+    Two passes: ``rest = clip(v, -threshold, threshold)`` (``min(v, threshold)`` with
+    ``nonneg``) and ``out = v - rest``, which rounds as ``sign(v) (|v| - threshold)``
+    does (``copysign`` and ``maximum`` cost three times a ``clip`` here).
+    """
+    rest = out if rest is None else rest
+    np.clip(v, -np.inf if nonneg else -threshold, threshold, out=rest)
+    return np.subtract(v, rest, out=out)

@@ -156,15 +156,15 @@ def _block_step(state, block, a, threshold, nonneg, rescale, tests, workers, acc
     t += v                                                # relaxed x + v
     sums = acc[1]
     if tests:
-        u_new = _maps.shrink_into(t, threshold, nonneg, _maps.scratch("u", u.shape, u.dtype))
+        u_new = _maps.shrink_into(t, threshold, nonneg, _maps.scratch("u", u.shape, u.dtype),
+                                  rest=v)                 # v + relaxed x - u
         sums[0] += _maps.sum_squares(x)
         sums[1] += _maps.sum_squares(u_new)
         sums[2] += _maps.sum_squares(np.subtract(x, u_new, out=work))
         sums[3] += _maps.sum_squares(np.subtract(u_new, u, out=work))
         u[...] = u_new
     else:
-        _maps.shrink_into(t, threshold, nonneg, u)
-    np.subtract(t, u, out=v)                              # v + relaxed x - u
+        _maps.shrink_into(t, threshold, nonneg, u, rest=v)
     if tests:
         sums[4] += _maps.sum_squares(v)
     sums[5] += float(np.abs(u, out=work).sum(dtype=np.float64))
