@@ -79,8 +79,8 @@ def run(args) -> int:
     from .. import bench
 
     if args.quick and not (args.restoration or args.restoration_3d or args.sparse):
-        raise ValueError("--quick applies to --restoration, --restoration-3d and --sparse "
-                         "only")
+        raise ValueError("--quick applies to --restoration and --restoration-3d only, "
+                         "and to --sparse")
     if args.restoration or args.restoration_3d or args.sparse:
         _check_restoration(args, "--restoration-3d" if args.restoration_3d else
                            "--sparse" if args.sparse else "--restoration")

@@ -31,9 +31,7 @@ __all__ = ["fista", "shrink"]
 
 def shrink(v, threshold, nonneg):
     """The proximal map of ``threshold ||.||₁`` (plus the indicator of ``v >= 0``); new array."""
-    if nonneg:
-        return np.maximum(v - threshold, 0)
-    return np.sign(v) * np.maximum(np.abs(v) - threshold, 0)
+    return _maps.shrink_into(v, threshold, nonneg, np.empty_like(v))
 
 
 def objective_terms(r, z, lam):
@@ -106,7 +104,7 @@ def _fista_circular(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init
         zf, sums = _circular_step(D, D.rfft(rw), (z, z_prev, z_new), beta, L, lam, nonneg)
         r_new = D.irfft(zf)
         r_new -= y
-        f_new = 0.5 * _maps.sum_squares(r_new) + lam * sums[4]
+        f_new = 0.5 * _maps.sum_squares(r_new) + lam * sums[3]
         bar.update()
         if f_new > f * (1.0 + slack):             # reject, restart the momentum
             if not beta:
@@ -115,7 +113,7 @@ def _fista_circular(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init
             _append(history, f, nonzero / z.size, r, scale)
             continue
         z_prev, z, z_new = z, z_new, z_prev
-        r_prev, r, f, nonzero = r, r_new, f_new, sums[5]
+        r_prev, r, f, nonzero = r, r_new, f_new, sums[4]
         t = 1.0 if sums[0] > 0 else t_next
         _append(history, f, nonzero / z.size, r, scale)
         if math.sqrt(sums[1]) <= tol * (math.sqrt(sums[2]) or 1.0):
@@ -127,14 +125,14 @@ def _fista_circular(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init
 def _circular_step(D, rwf, arrays, beta, L, lam, nonneg):
     """The new maps (into ``arrays[2]``) from ``z``, ``z_prev`` and the spectrum of the
     residual at the extrapolated point; returns the spectrum of ``D z_new`` and the sums
-    (restart test, ``||z_new - z||²``, ``||z_new||²``, -, ``l1``, nonzeros)."""
+    (restart test, ``||z_new - z||²``, ``||z_new||²``, ``l1``, nonzeros)."""
     partials = {}
 
     def part(block, workers):
         acc = partials.get(threading.get_ident())
         if acc is None:
             acc = partials[threading.get_ident()] = (
-                np.zeros(rwf.shape, D.spectrum.dtype), np.zeros(6))
+                np.zeros(rwf.shape, D.spectrum.dtype), np.zeros(5))
         _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, acc)
     _maps.run(part, D.blocks(rwf.shape[0]))
     zf, sums = (sum(values) for values in zip(*partials.values()))
@@ -163,8 +161,8 @@ def _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, acc):
     sums[0] += _maps.dot(step, work)
     sums[1] += _maps.sum_squares(work)
     sums[2] += _maps.sum_squares(z_new)
-    sums[4] += float(np.abs(z_new, out=work).sum(dtype=np.float64))
-    sums[5] += np.count_nonzero(z_new)
+    sums[3] += float(np.abs(z_new, out=work).sum(dtype=np.float64))
+    sums[4] += np.count_nonzero(z_new)
     _maps.synthesize(D.spectrum[ks], _maps.rfft(z_new, D.spatial, workers), acc[0][ns])
 
 
