@@ -100,10 +100,15 @@ class _State:
     def __init__(self, D, y, init):
         self.D, self.yf = D, D.rfft(y)
         n = y.shape[0]
-        self.u = np.zeros((n,) + D.code_shape, y.dtype) if init is None else init.copy()
-        self.uf = D.rfft(self.u)
+        if init is None:
+            self.u = np.zeros((n,) + D.code_shape, y.dtype)
+            self.uf = np.zeros((n,) + D.code_shape[:1] + self.yf.shape[2:], self.yf.dtype)
+            self.mu = np.zeros_like(self.yf)
+        else:
+            self.u = init.copy()
+            self.uf = D.rfft(self.u)
+            self.mu = D.forward_f(self.uf)
         self.v, self.vf = np.zeros_like(self.u), np.zeros_like(self.uf)
-        self.mu = D.forward_f(self.uf)
         self.mv = np.zeros_like(self.mu)
         self.gy = _gram_apply(D.gram(), self.yf)          # M Mᴴ ŷ
 

@@ -107,8 +107,7 @@ class SynthesisOperator:
     def gram(self):
         """``M Mᴴ`` per frequency, ``(C, C, *F)``, ``M = spectrum[:, :, f].T`` (C x K)."""
         if self._gram is None:
-            s = self.spectrum
-            self._gram = np.einsum("kc...,kd...->cd...", s, s.conj())
+            self._gram = np.einsum("kc...,kd...->cd...", self.spectrum, self._spectrum_conj)
         return self._gram
 
     # --- the operator ------------------------------------------------------------------
