@@ -47,16 +47,17 @@ def admm(D, y, lam, *, iterations, tol, nonneg, bar, history, rho=None, init=Non
     rho = float(50.0 * lam + 1.0) if rho is None else float(rho)
     xi = 1.0 + 18.3 ** (math.log10(lam) + 1.0) if lam > 0 else 1.0
     inverse = _woodbury(D, rho)
-    scale, rescale = float(np.linalg.norm(y)) or 1.0, 1.0
+    scale, rescale = math.sqrt(_maps.sum_squares(y)) or 1.0, 1.0
     for k in range(iterations):
         tests = tol > 0 or 0 < k < ADAPT                  # are the residuals read?
         sums = state.step(_x_data(D, state, rho, inverse), lam / rho, nonneg, rescale,
                           tests)
         r = D.irfft(state.mu - state.yf)
-        f = 0.5 * float(np.vdot(r, r).real) + lam * sums["l1"]
+        squares = _maps.sum_squares(r)
+        f = 0.5 * squares + lam * sums["l1"]
         history["objective"].append(f)
         history["sparsity"].append(sums["nonzero"] / state.u.size)
-        history["residual"].append(float(np.linalg.norm(r)) / scale)
+        history["residual"].append(math.sqrt(squares) / scale)
         bar.update()
         if not tests:
             rescale = 1.0

@@ -95,7 +95,7 @@ def _fista_circular(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init
         r = D.forward(z) - y
     r_prev, nonzero = r, np.count_nonzero(z)
     f = 0.5 * _maps.sum_squares(r) + lam * float(np.abs(z).sum(dtype=np.float64))
-    t, scale = 1.0, float(np.linalg.norm(y)) or 1.0
+    t, scale = 1.0, math.sqrt(_maps.sum_squares(y)) or 1.0
     slack = 16 * float(np.finfo(y.dtype).eps)
     for _ in range(iterations):
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
