@@ -40,8 +40,8 @@ __all__ = ["data", "run", "report"]
 
 LAM, FILTERS, KERNEL, SIGMA = 0.1, 32, 8, 4.0
 EQUAL = 10
-HISTORY = {"SPORCO ConvBPDN": 150, "ours ADMM": 500, "ours FISTA": 300,
-           "ours ADMM float32": 150, "ours FISTA float32": 300}
+HISTORY = {"SPORCO ConvBPDN": 120, "ours ADMM": 400, "ours FISTA": 250,
+           "ours ADMM float32": 120, "ours FISTA float32": 250}
 QUICK = {"size": 128, "equal": 5, "history": 40}
 RTOLS = (1e-3, 1e-4)
 
@@ -212,10 +212,10 @@ def report(result):
         ratio = f"{per[ref] / s:.2f}x" if ref else "-"
         lines.append(f"| {name} | {s:.4f} | {ratio} |")
     lines += ["", "## Objective after equal iterations (from the histories)", "",
-              "| solver | " + " | ".join(f"after {k}" for k in (10, 50, 100, 150)) + " |",
+              "| solver | " + " | ".join(f"after {k}" for k in (10, 50, 100, 120)) + " |",
               "|---|" + "---|" * 4]
     for name, (f, _) in hist.items():
-        cells = [f"{f[k - 1]:.6f}" if len(f) >= k else "-" for k in (10, 50, 100, 150)]
+        cells = [f"{f[k - 1]:.6f}" if len(f) >= k else "-" for k in (10, 50, 100, 120)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", f"f* = {f_star:.9f} (the least objective of all runs; iterations run: "
               + ", ".join(f"{k} {len(f)}" for k, (f, _) in hist.items()) + ").", "",
