@@ -209,3 +209,24 @@ def test_threaded_blocks_give_the_one_block_result(method):
     finally:
         _maps.BLOCK_BYTES = saved
     np.testing.assert_allclose(z, z_one, rtol=1e-9, atol=1e-12)
+
+
+def test_a_solve_inside_the_pool_runs_inline_and_gives_the_same_result():
+    """Two solves as tasks of the pool (as a batched caller might run them) do not wait
+    for the pool they occupy, and give what the calling thread gets."""
+    from deconvkit.functional._layout import POOL
+    threads, executor = POOL.take()
+    if executor is None:
+        pytest.skip("one thread")
+    rng = np.random.default_rng(6)
+    y = rng.standard_normal((1, 1, 160, 160))
+    d = rng.standard_normal((12, 1, 5, 5))
+    d /= np.linalg.norm(d.reshape(12, -1), axis=1)[:, None, None, None]
+
+    def solve():
+        return code(y, d, 0.1, boundary="circular", method="admm", iterations=10, tol=0)
+    jobs = [executor.submit(solve) for _ in range(threads)]
+    results = [job.result(timeout=120) for job in jobs]
+    expected = solve()
+    for z in results:
+        np.testing.assert_allclose(z, expected, rtol=1e-9, atol=1e-12)

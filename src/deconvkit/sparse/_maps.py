@@ -47,9 +47,13 @@ def threads():
 
 
 def run(fn, parts):
-    """``[fn(part) for part in parts]``, on the pool's threads when there are several
-    parts; ``fn`` is told the FFT workers to use (all threads when inline, else 1)."""
+    """``[fn(part, workers) for part in parts]``, on the pool's threads when there are
+    several parts; ``workers`` is the FFT workers ``fn`` may use (the pool's threads when
+    inline, else 1). Inline, on one thread, when called from a thread of the pool itself
+    (a solve inside a pooled task must not wait for the pool)."""
     threads, executor = POOL.take()
+    if threading.current_thread().name.startswith("deconvkit"):
+        threads, executor = 1, None              # already on the pool: no nested waits
     if executor is None or len(parts) == 1:
         return [fn(part, threads) for part in parts]
     jobs = [executor.submit(fn, part, 1) for part in parts]
