@@ -21,7 +21,8 @@ import scipy.fft
 
 from ..functional._layout import POOL
 
-__all__ = ["BLOCK_BYTES", "blocks", "threads", "run", "scratch", "sum_squares", "dot", "rfft", "irfft", "synthesize", "analyse",
+__all__ = ["BLOCK_BYTES", "blocks", "threads", "run", "scratch", "sum_squares", "dot",
+           "rfft", "irfft", "synthesize", "analyse",
            "shrink_into"]
 
 BLOCK_BYTES = 1 << 21

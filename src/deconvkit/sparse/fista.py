@@ -1,8 +1,8 @@
 """FISTA for ``min_z ½||D z - y||² + lam ||z||₁`` (optionally ``z >= 0``), on any ``D``.
 
 Beck & Teboulle's accelerated proximal gradient with step ``1/L``, ``L >= ||D||²``, made
-monotone by rejection: a step that raises the objective (beyond rounding) is not taken and the momentum
-restarts (the next step is then a plain proximal-gradient step, which cannot raise it
+monotone by rejection: a step that raises the objective (beyond rounding) is not taken and
+the momentum restarts (the next step is then a plain proximal-gradient step, which cannot raise it
 when ``L`` is a true bound; if it does, ``L`` doubles). The momentum also restarts when
 the step turns against it (O'Donoghue & Candès's gradient restart).
 
