@@ -1,6 +1,7 @@
 """``deconvkit bench``: the speed suite, with ``--training`` the training throughput, or
 with ``--restoration`` the restoration quality and speed against scikit-image, or with
-``--restoration-3d`` 3-D Richardson–Lucy and the memory of tiled restoration."""
+``--restoration-3d`` 3-D Richardson–Lucy and the memory of tiled restoration, or with
+``--sparse`` convolutional sparse coding against SPORCO."""
 
 from __future__ import annotations
 
@@ -42,12 +43,24 @@ def _run_restoration_3d_bench(args) -> int:
     return 0
 
 
+def _run_sparse_bench(args) -> int:
+    from ..bench import sparse
+
+    result = sparse.run(quick=args.quick, rounds=args.rounds, block_time=args.block_time)
+    text = sparse.report(result)
+    print(text)
+    if args.markdown:
+        _write_markdown(args.markdown, text)
+    return 0
+
+
 def _check_restoration(args, flag="--restoration") -> None:
     """The options that do not apply to ``--restoration`` or ``--restoration-3d`` (one
     line each)."""
     chosen = [name for name, value in (("--training", args.training),
                                        ("--restoration", args.restoration),
-                                       ("--restoration-3d", args.restoration_3d)) if value]
+                                       ("--restoration-3d", args.restoration_3d),
+                                       ("--sparse", args.sparse)) if value]
     if len(chosen) > 1:
         raise ValueError(f"{' and '.join(chosen)} are separate benchmarks: give one")
     given = [name for name, value in (("--cases", args.cases), ("--batch", args.batch),
@@ -65,20 +78,23 @@ def _check_restoration(args, flag="--restoration") -> None:
 def run(args) -> int:
     from .. import bench
 
-    if args.quick and not (args.restoration or args.restoration_3d):
-        raise ValueError("--quick applies to --restoration and --restoration-3d only")
-    if args.restoration or args.restoration_3d:
+    if args.quick and not (args.restoration or args.restoration_3d or args.sparse):
+        raise ValueError("--quick applies to --restoration and --restoration-3d only, "
+                         "and to --sparse")
+    if args.restoration or args.restoration_3d or args.sparse:
         _check_restoration(args, "--restoration-3d" if args.restoration_3d else
-                           "--restoration")
+                           "--sparse" if args.sparse else "--restoration")
     elif args.training:
         if args.cases is not None:
             raise ValueError("--cases does not apply to --training")
     elif (args.batch, args.size, args.threads) != (None, None, None):
         raise ValueError("--batch, --size and --threads apply to --training only")
     if args.block_time is None:
-        args.block_time = 0.5
+        args.block_time = 0.0 if args.sparse else 0.5
     if args.markdown:  # before any timing: nothing is lost to a path that cannot be written
         check_output_path(args.markdown, "--markdown", overwrite=args.overwrite)
+    if args.sparse:
+        return _run_sparse_bench(args)
     if args.restoration_3d:
         return _run_restoration_3d_bench(args)
     if args.restoration:
@@ -107,7 +123,8 @@ def add(subparsers) -> None:
                     "machine's GEMM rate or bandwidth, extra memory and agreement.",
         epilog="examples: deconvkit bench --cases S1,S3 --rounds 9; deconvkit bench --training; "
                "deconvkit bench --restoration --markdown benchmarks/restoration.md; "
-               "deconvkit bench --restoration-3d --markdown benchmarks/restoration_3d.md")
+               "deconvkit bench --restoration-3d --markdown benchmarks/restoration_3d.md; "
+               "deconvkit bench --sparse --markdown benchmarks/sparse.md")
     p.add_argument("--cases", metavar="NAMES", help="comma-separated case names (default: all)")
     p.add_argument("--method", default="auto", choices=("auto",) + available_methods(),
                    help="deconvkit method (default auto)")
@@ -132,9 +149,14 @@ def add(subparsers) -> None:
                         "scikit-image and RedLionfish's CPU path: time per iteration, PSNR, "
                         "peak memory, and a Zarr volume larger than a memory budget restored "
                         "chunk by chunk; --rounds applies")
+    p.add_argument("--sparse", action="store_true",
+                   help="instead: convolutional sparse coding (ADMM, FISTA) against SPORCO's "
+                        "ConvBPDN on the 512x512 camera: time per iteration, objective, and "
+                        "time to f*(1+1e-3) and f*(1+1e-4); --rounds and --block-time "
+                        "apply to the equal-iteration timings (default block: 3 solves)")
     p.add_argument("--quick", action="store_true",
-                   help="--restoration or --restoration-3d on small images, fewer cases "
-                        "and one short round")
+                   help="--restoration, --restoration-3d or --sparse on small images, "
+                        "fewer cases and one short round")
     p.add_argument("--batch", type=positive_int, help="--training batch size (default 16)")
     p.add_argument("--size", type=positive_int,
                    help="--training image size, a multiple of 8 (default 64)")

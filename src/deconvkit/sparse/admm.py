@@ -26,10 +26,11 @@ iteration costs one forward and one inverse real FFT of the ``K`` maps, as SPORC
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
-from .fista import _record, objective_terms, shrink
+from . import _maps
 
 __all__ = ["admm"]
 
@@ -42,45 +43,141 @@ ADAPT = 100
 def admm(D, y, lam, *, iterations, tol, nonneg, bar, history, rho=None, init=None):
     """Run ADMM from ``u = init`` (default 0, dual 0) on a circular
     :class:`SynthesisOperator`; returns ``z``."""
-    yf = D.rfft(y)
-    target = D.adjoint_f(yf)                              # Dᴴ y, (N, K, *F)
+    state = _State(D, y, init)
     rho = float(50.0 * lam + 1.0) if rho is None else float(rho)
     xi = 1.0 + 18.3 ** (math.log10(lam) + 1.0) if lam > 0 else 1.0
     inverse = _woodbury(D, rho)
-    if init is None:
-        u = np.zeros(y.shape[:1] + D.code_shape, y.dtype)
-        uf = np.zeros_like(target)
-    else:
-        u, uf = init, D.rfft(init)
-    v, vf = np.zeros_like(u), np.zeros_like(target)
-    scale = float(np.linalg.norm(y)) or 1.0
+    scale, rescale = math.sqrt(_maps.sum_squares(y)) or 1.0, 1.0
     for k in range(iterations):
-        xf = _solve(D, target + rho * (uf - vf), rho, inverse)
-        x = D.irfft(xf)
-        relaxed = RELAX * x + (1.0 - RELAX) * u
-        u_prev = u
-        u = shrink(relaxed + v, lam / rho, nonneg).astype(y.dtype, copy=False)
-        v += relaxed - u
-        relaxed_f = RELAX * xf + (1.0 - RELAX) * uf
-        uf = D.rfft(u)
-        vf += relaxed_f - uf
-        r = D.irfft(D.forward_f(uf) - yf)
-        f = objective_terms(r, u, lam)
-        _record(history, f, u, r, scale)
+        tests = tol > 0 or 0 < k < ADAPT                  # are the residuals read?
+        sums = state.step(_x_data(D, state, rho, inverse), lam / rho, nonneg, rescale,
+                          tests)
+        r = D.irfft(state.mu - state.yf)
+        squares = _maps.sum_squares(r)
+        f = 0.5 * squares + lam * sums["l1"]
+        history["objective"].append(f)
+        history["sparsity"].append(sums["nonzero"] / state.u.size)
+        history["residual"].append(math.sqrt(squares) / scale)
         bar.update()
-        primal = float(np.linalg.norm(x - u)) / (max(np.linalg.norm(x), np.linalg.norm(u))
-                                                 or 1.0)
-        dual = float(np.linalg.norm(u - u_prev)) / (float(np.linalg.norm(v)) or 1.0)
+        if not tests:
+            rescale = 1.0
+            continue
+        primal = math.sqrt(sums["x_u"]) / (math.sqrt(max(sums["x"], sums["u"])) or 1.0)
+        dual = math.sqrt(sums["du"]) / (math.sqrt(sums["v"]) or 1.0)
         if primal <= tol and dual <= tol:
             break
         factor = _rho_factor(primal, dual, xi) if 0 < k < ADAPT else 1.0
+        rescale = 1.0 / factor
         if factor != 1.0:
             rho *= factor
-            v /= factor
-            vf /= factor
+            state.mv /= factor                            # v and v̂: in the next step
             inverse = _woodbury(D, rho)
     history["rho"] = rho
-    return u
+    return state.u
+
+
+def _x_data(D, state, rho, inverse):
+    """``a = (ŷ - w) / rho`` with ``w = (rho I + M Mᴴ)⁻¹ M b``, ``b = Mᴴ ŷ + rho (û - v̂)``,
+    so that the x-step is ``x̂ = Mᴴ a + û - v̂`` (Woodbury); ``(N, C, *F)``.
+
+    ``M b = G ŷ + rho (M û - M v̂)`` with ``G = M Mᴴ``: only ``C``-channel spectra here.
+    """
+    mb = state.gy + rho * (state.mu - state.mv)
+    w = mb * inverse if inverse.shape[0] == 1 else np.einsum("cd...,nd...->nc...",
+                                                             inverse, mb)
+    return (state.yf - w) * (1.0 / rho)
+
+
+def _gram_apply(gram, a):
+    if gram.shape[0] == 1:
+        return gram * a
+    return np.einsum("cd...,nd...->nc...", gram, a)
+
+
+class _State:
+    """``u``, ``v`` and their spectra ``û``, ``v̂`` (updated in place, block by block),
+    with the channel sums ``M û`` and ``M v̂`` (``mu``, ``mv``)."""
+
+    def __init__(self, D, y, init):
+        self.D, self.yf = D, D.rfft(y)
+        n = y.shape[0]
+        if init is None:
+            self.u = np.zeros((n,) + D.code_shape, y.dtype)
+            self.uf = np.zeros((n,) + D.code_shape[:1] + self.yf.shape[2:], self.yf.dtype)
+            self.mu = np.zeros_like(self.yf)
+        else:
+            self.u = init.copy()
+            self.uf = D.rfft(self.u)
+            self.mu = D.forward_f(self.uf)
+        self.v, self.vf = np.zeros_like(self.u), np.zeros_like(self.uf)
+        self.mv = np.zeros_like(self.mu)
+        self.gy = _gram_apply(D.gram(), self.yf)          # M Mᴴ ŷ
+
+    def step(self, a, threshold, nonneg, rescale, tests):
+        """One iteration on all blocks; returns the sums (``l1``, nonzeros and, with
+        ``tests``, the norms of the residuals) and leaves the new ``M û`` and ``M v̂`` in
+        ``mu`` and ``mv``."""
+        partials = {}                                     # per thread: M û, sums
+
+        def part(block, workers):
+            acc = partials.get(threading.get_ident())
+            if acc is None:
+                acc = partials[threading.get_ident()] = (np.zeros_like(self.mu),
+                                                         np.zeros(len(SUMS)))
+            _block_step(self, block, a, threshold, nonneg, rescale, tests, workers, acc)
+        _maps.run(part, self.D.blocks(self.u.shape[0]))
+        mu, sums = (sum(values) for values in zip(*partials.values()))
+        # M v̂ follows from channel sums alone: v̂' = v̂ + R x̂ + (1 - R) û - û' with
+        # M x̂ = G a + M û - M v̂ gives M v̂' = (1 - R) M v̂ + R G a + M û - M û'
+        # (the factor 1 - R = -0.8 damps rounding).
+        self.mv *= 1.0 - RELAX
+        self.mv += RELAX * _gram_apply(self.D.gram(), a)
+        self.mv += self.mu
+        self.mv -= mu
+        self.mu = mu
+        return dict(zip(SUMS, sums.tolist()))
+
+
+SUMS = ("x", "u", "x_u", "du", "v", "l1", "nonzero")
+
+
+def _block_step(state, block, a, threshold, nonneg, rescale, tests, workers, acc):
+    """The x, relaxation, u and v steps on one block of maps, in place; adds the block's
+    ``M û`` and :data:`SUMS` (the norms only with ``tests``) to ``acc``."""
+    D, (ns, ks) = state.D, block
+    u, v, uf, vf = (arr[ns, ks] for arr in (state.u, state.v, state.uf, state.vf))
+    if rescale != 1.0:
+        v *= rescale
+        vf *= rescale
+    xf = _maps.analyse(D._spectrum_conj[ks], a[ns], _maps.scratch("xf", uf.shape, uf.dtype))
+    xf += uf
+    xf -= vf                                              # x̂ = Mᴴ a + û - v̂
+    cwork = _maps.scratch("cwork", uf.shape, uf.dtype)
+    vf += np.multiply(xf, RELAX, out=cwork)
+    vf += np.multiply(uf, 1.0 - RELAX, out=cwork)        # v̂ + relaxed x̂ ...
+    x = _maps.irfft(xf, D.spatial, workers)               # (xf is overwritten)
+    t, work = (_maps.scratch(name, u.shape, u.dtype) for name in ("t", "work"))
+    np.multiply(x, RELAX, out=t)
+    t += np.multiply(u, 1.0 - RELAX, out=work)            # relaxed x
+    t += v                                                # relaxed x + v
+    sums = acc[1]
+    if tests:
+        u_new = _maps.shrink_into(t, threshold, nonneg, _maps.scratch("u", u.shape, u.dtype),
+                                  rest=v)                 # v + relaxed x - u
+        sums[0] += _maps.sum_squares(x)
+        sums[1] += _maps.sum_squares(u_new)
+        sums[2] += _maps.sum_squares(np.subtract(x, u_new, out=work))
+        sums[3] += _maps.sum_squares(np.subtract(u_new, u, out=work))
+        u[...] = u_new
+    else:
+        _maps.shrink_into(t, threshold, nonneg, u, rest=v)
+    if tests:
+        sums[4] += _maps.sum_squares(v)
+    sums[5] += float(np.abs(u, out=work).sum(dtype=np.float64))
+    sums[6] += np.count_nonzero(u)
+    uf[...] = _maps.rfft(u, D.spatial, workers)
+    vf -= uf                                              # ... - û
+    _maps.synthesize(D.spectrum[ks], uf, acc[0][ns])
 
 
 def _rho_factor(primal, dual, xi):
@@ -103,15 +200,5 @@ def _woodbury(D, rho):
     c = gram.shape[0]
     if c == 1:
         return 1.0 / (rho + gram.real)
-    g = np.moveaxis(gram, (0, 1), (-2, -1)) + rho * np.eye(c)
+    g = np.moveaxis(gram, (0, 1), (-2, -1)) + rho * np.eye(c, dtype=gram.real.dtype)
     return np.moveaxis(np.linalg.inv(g), (-2, -1), (0, 1))
-
-
-def _solve(D, b, rho, inverse):
-    """``(Mᴴ M + rho I)⁻¹ b`` per frequency for ``b`` of shape ``(N, K, *F)``."""
-    mb = D.forward_f(b)                                   # (N, C, *F)
-    if inverse.shape[0] == 1:
-        w = mb * inverse
-    else:
-        w = np.einsum("cd...,nd...->nc...", inverse, mb)
-    return (b - D.adjoint_f(w)) * (1.0 / rho)

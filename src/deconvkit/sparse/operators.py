@@ -10,7 +10,8 @@ layout ``(C_out=K, C_in=C, *k)`` of ``Dᵀ``. Two boundary models:
 * ``"circular"``: SPORCO's model. Filters are zero-padded to the image size with their
   first tap at the origin and convolved circularly; ``z`` has the image's spatial size.
   It equals the full ``conv_transpose`` (stride 1, no padding) wrapped periodically onto
-  the image grid, and is computed with real FFTs.
+  the image grid, and is computed with real FFTs, the ``K`` maps in blocks over
+  deconvkit's threads (:mod:`deconvkit.sparse._maps`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import scipy.fft
 
 from .._checks import per_axis
 from ..linop.conv import ConvOperator
+from . import _maps
 from ._checks import as_batch, check_geometry
 
 __all__ = ["SynthesisOperator"]
@@ -81,16 +83,18 @@ class SynthesisOperator:
             self.spectrum = self.rfft(filters)          # (K, C, *F)
             self._spectrum_conj = self.spectrum.conj()
             self._gram = None
+            self.map_bytes = self.spectrum[0, 0].nbytes
 
     # --- Fourier helpers (circular model) -------------------------------------------
     def rfft(self, a):
         """Real FFT of ``a`` over the spatial axes on the image grid (zero-padded)."""
-        return scipy.fft.rfftn(a, s=self.spatial, axes=self.axes, workers=-1)
+        return scipy.fft.rfftn(a, s=self.spatial, axes=self.axes,
+                               workers=_maps.threads())
 
     def irfft(self, a):
-        """Inverse of :meth:`rfft`, in the operator's dtype."""
-        return scipy.fft.irfftn(a, s=self.spatial, axes=self.axes,
-                                workers=-1).astype(self.dtype, copy=False)
+        """Inverse of :meth:`rfft`, in the operator's dtype (``a`` is left alone)."""
+        a = np.array(a, dtype=np.result_type(a.dtype, np.complex64))
+        return _maps.irfft(a, self.spatial, _maps.threads()).astype(self.dtype, copy=False)
 
     def forward_f(self, zf):
         """``D`` on spectra: ``(N, K, *F) -> (N, C, *F)``."""
@@ -103,8 +107,7 @@ class SynthesisOperator:
     def gram(self):
         """``M Mᴴ`` per frequency, ``(C, C, *F)``, ``M = spectrum[:, :, f].T`` (C x K)."""
         if self._gram is None:
-            s = self.spectrum
-            self._gram = np.einsum("kc...,kd...->cd...", s, s.conj())
+            self._gram = np.einsum("kc...,kd...->cd...", self.spectrum, self._spectrum_conj)
         return self._gram
 
     # --- the operator ------------------------------------------------------------------
@@ -112,13 +115,35 @@ class SynthesisOperator:
         """``D z``: ``(N, K, *spatial') -> (N, C, *spatial)``."""
         if self.boundary == "zero":
             return self._op.adjoint(z)
-        return self.irfft(self.forward_f(self.rfft(z)))
+        zf = np.zeros((z.shape[0],) + self.spectrum.shape[1:], self.spectrum.dtype)
+
+        def part(block, workers):
+            ns, ks = block
+            acc = np.zeros_like(zf[ns])
+            return ns, _maps.synthesize(self.spectrum[ks],
+                                        _maps.rfft(z[ns, ks], self.spatial, workers), acc)
+        for ns, acc in _maps.run(part, self.blocks(z.shape[0])):
+            zf[ns] += acc
+        return self.irfft(zf)
 
     def adjoint(self, r):
         """``Dᵀ r``: ``(N, C, *spatial) -> (N, K, *spatial')``."""
         if self.boundary == "zero":
             return self._op.forward(r)
-        return self.irfft(self.adjoint_f(self.rfft(r)))
+        rf = self.rfft(r)
+        out = np.empty((r.shape[0],) + self.code_shape, self.dtype)
+
+        def part(block, workers):
+            ns, ks = block
+            tmp = np.empty(rf[ns].shape[:1] + (ks.stop - ks.start,) + rf.shape[2:], rf.dtype)
+            _maps.analyse(self._spectrum_conj[ks], rf[ns], tmp)
+            out[ns, ks] = _maps.irfft(tmp, self.spatial, workers)
+        _maps.run(part, self.blocks(r.shape[0]))
+        return out
+
+    def blocks(self, n):
+        """The blocks of maps (:func:`deconvkit.sparse._maps.blocks`) of ``n`` samples."""
+        return _maps.blocks(n, self.code_shape[0], self.map_bytes)
 
     def norm_squared(self, seed=0):
         """``||D||²``, the Lipschitz constant of the gradient of ``½||D z - y||²``.
