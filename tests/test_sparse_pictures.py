@@ -19,7 +19,8 @@ def test_every_filter_is_placed_in_its_tile_scaled_to_one(k, kh, kw, c, columns,
         tile = mosaic[r * (kh + 1):r * (kh + 1) + kh, q * (kw + 1):q * (kw + 1) + kw]
         grey = filters[i].mean(axis=0)
         np.testing.assert_allclose(tile, grey / np.abs(grey).max())
-    assert np.abs(mosaic).max() <= 1 + 1e-12
+    assert np.nanmax(np.abs(mosaic)) <= 1 + 1e-12
+    assert np.isnan(mosaic).sum() == mosaic.size - k * kh * kw      # gaps and empty tiles
 
 
 def test_strongest_maps_are_ordered_by_l1_norm():
@@ -34,8 +35,12 @@ def test_the_png_is_drawn_and_never_overwritten_by_surprise(tmp_path):
     filters = rng.standard_normal((6, 1, 5, 5))
     image = rng.random((32, 32))
     z = rng.standard_normal((6, 32, 32)) * (rng.random((6, 32, 32)) > 0.95)
+    asked = []
     path = draw_learned(tmp_path / "f.png", filters, image, z, image * 0.9, title="t",
-                        scores={"PSNR": "20.0 dB"})
+                        scores={"PSNR": "20.0 dB"},
+                        parts=lambda k: asked.append(k) or z[k] * 2)
+    norms = np.abs(z).sum(axis=(1, 2))
+    assert asked == list(np.argsort(-norms)[:4])     # the four strongest maps, in order
     from PIL import Image
     pixels = np.asarray(Image.open(path).convert("L"), dtype=float)
     assert pixels.shape[0] > 200 and pixels.std() > 10

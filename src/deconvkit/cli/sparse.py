@@ -123,7 +123,11 @@ def run_learn(args) -> int:
     objective = info["objective"]
     title = (f"{args.filters} filters {args.kernel}x{args.kernel}, lam {args.lam:g}, "
              f"{len(images)} {source} images, {args.iterations} iterations")
-    draw_learned(png, filters, image, z[0], reconstruction, title=title,
+    def part(k):
+        one = sparse.SynthesisOperator(filters[k:k + 1], detail.shape[1:], boundary="circular")
+        return one.forward(z[:, k:k + 1])[0, 0]
+
+    draw_learned(png, filters, image, z[0], reconstruction, parts=part, title=title,
                  scores={"PSNR": f"{quality:.1f} dB"}, overwrite=args.overwrite)
     density = (z != 0).mean()
     write(f"learned {args.filters} filters {args.kernel}x{args.kernel} on {len(images)} "

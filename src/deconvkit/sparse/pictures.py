@@ -21,12 +21,13 @@ def filter_mosaic(filters, *, columns=None, gap=1) -> np.ndarray:
     columns : int, optional
         Tiles per row; default about ``sqrt(K)``.
     gap : int
-        Pixels between tiles (shown as 0, the middle grey).
+        Pixels between tiles, and the empty tiles of the last row: NaN (drawn in the
+        colour map's "bad" colour).
 
     Returns
     -------
     (rows * (kh + gap) - gap, columns * (kw + gap) - gap) ndarray
-        ``0`` is the middle of the colour scale, each filter's largest magnitude ``±1``.
+        Each filter scaled so that its largest magnitude is ``±1``.
 
     Examples
     --------
@@ -41,7 +42,7 @@ def filter_mosaic(filters, *, columns=None, gap=1) -> np.ndarray:
     k, kh, kw = tiles.shape
     columns = columns or math.ceil(math.sqrt(k))
     rows = math.ceil(k / columns)
-    mosaic = np.zeros((rows * (kh + gap) - gap, columns * (kw + gap) - gap))
+    mosaic = np.full((rows * (kh + gap) - gap, columns * (kw + gap) - gap), np.nan)
     for i, tile in enumerate(tiles):
         r, c = divmod(i, columns)
         peak = np.abs(tile).max() or 1.0
@@ -62,9 +63,10 @@ def strongest_maps(z, count=8) -> list:
     return [int(i) for i in np.argsort(-norms, kind="stable")[:count]]
 
 
-def draw_learned(path, filters, image, z, reconstruction, *, title="", scores=None,
-                 maps=8, overwrite=False) -> Path:
-    """One PNG: the filter mosaic, an image, its strongest feature maps and ``D z``.
+def draw_learned(path, filters, image, z, reconstruction, *, parts=None, title="",
+                 scores=None, maps=4, overwrite=False) -> Path:
+    """One PNG: the filter mosaic, an image, ``D z``, and the strongest feature maps
+    ``z_k`` each over its part ``d_k ∗ z_k`` of the reconstruction.
 
     Parameters
     ----------
@@ -77,6 +79,9 @@ def draw_learned(path, filters, image, z, reconstruction, *, title="", scores=No
         The image's coefficient maps.
     reconstruction : (H, W) ndarray
         ``D z`` (plus the same smooth part as ``image``).
+    parts : callable, optional
+        ``parts(k)`` -> ``(H, W)``: filter ``k``'s part ``d_k ∗ z_k`` of ``D z``, drawn
+        under ``z_k``; without it only the maps are drawn.
     title : str
     scores : dict, optional
         Shown under the reconstruction, e.g. ``{"PSNR": "31.2 dB"}``.
@@ -96,33 +101,39 @@ def draw_learned(path, filters, image, z, reconstruction, *, title="", scores=No
     Figure, Canvas = require_matplotlib()
     z = np.asarray(z)
     chosen = strongest_maps(z, maps)
-    fig = Figure(figsize=(3.2 * 3 + 1.6 * math.ceil(len(chosen) / 2), 3.6), dpi=100)
+    fig = Figure(figsize=(4.2 + 2.6 * 2 + 2.0 * len(chosen), 4.6), dpi=100)
     Canvas(fig)
-    columns = 3 + math.ceil(len(chosen) / 2)
-    grid = fig.add_gridspec(2, columns)
-    panels = [(grid[:, 0], filter_mosaic(filters), f"{len(filters)} filters", "RdBu_r"),
-              (grid[:, 1], image, "image", "gray"),
-              (grid[:, 2], reconstruction, "reconstruction D z" + _scores(scores), "gray")]
-    for place, values, label, cmap in panels:
-        ax = fig.add_subplot(place)
-        limit = np.abs(values).max() or 1.0
-        kw = dict(vmin=-limit, vmax=limit) if cmap == "RdBu_r" else {}
-        ax.imshow(values, cmap=cmap, interpolation="nearest", **kw)
-        ax.set_title(label, fontsize=9)
-        ax.set_axis_off()
+    grid = fig.add_gridspec(2, 3 + len(chosen), width_ratios=[1.6, 1.3, 1.3] + [1] * len(chosen))
+    mosaic = filter_mosaic(filters)
+    _show(fig.add_subplot(grid[:, 0]), mosaic, f"{len(filters)} filters d_k", signed=True)
+    _show(fig.add_subplot(grid[:, 1]), image, "image", signed=False)
+    _show(fig.add_subplot(grid[:, 2]), reconstruction, "D z" + _scores(scores), signed=False)
     for i, k in enumerate(chosen):
-        ax = fig.add_subplot(grid[i % 2, 3 + i // 2])
-        limit = np.abs(z[k]).max() or 1.0
-        ax.imshow(z[k], cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
         density = np.count_nonzero(z[k]) / z[k].size
-        ax.set_title(f"z[{k}]  {100 * density:.1f}% nonzero", fontsize=7)
-        ax.set_axis_off()
+        _show(fig.add_subplot(grid[0, 3 + i]), z[k], f"z_{k}: {100 * density:.1f}% nonzero",
+              signed=True)
+        if parts is not None:
+            _show(fig.add_subplot(grid[1, 3 + i]), parts(k), f"d_{k} ∗ z_{k}", signed=True)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path
+
+
+def _show(ax, values, label, *, signed):
+    """``values`` on ``ax``: signed data on a symmetric blue-red scale (NaN dark grey)."""
+    import matplotlib
+
+    if signed:
+        cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.3")
+        limit = float(np.nanmax(np.abs(values))) or 1.0
+        ax.imshow(values, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+    else:
+        ax.imshow(values, cmap="gray", interpolation="nearest")
+    ax.set_title(label, fontsize=8)
+    ax.set_axis_off()
 
 
 def _scores(scores) -> str:
