@@ -23,7 +23,7 @@ and whose ``backward`` calls their ``backward`` in reverse order, summing the
 gradients of a tensor used twice.
 """
 
-from . import init
+from . import deconvnet, init
 from .activation import Identity, LeakyReLU, ReLU
 from .conv import Conv, ConvTranspose, Deconvolution
 from .gradcheck import check_gradients
@@ -40,7 +40,8 @@ from .resample import Crop, PixelShuffle, ResizeConv, Upsample, interpolation_ma
 __all__ = ["Module", "Parameter", "Sequential", "Conv", "ConvTranspose", "Deconvolution",
            "ReLU", "LeakyReLU", "Identity", "MaxPool", "MaxUnpool", "BatchNorm", "Dropout",
            "Upsample", "PixelShuffle", "ResizeConv", "Crop", "Add", "Concat",
-           "interpolation_matrix", "init", "SoftmaxCrossEntropy", "log_softmax", "Optimizer",
+           "interpolation_matrix", "init", "deconvnet", "SoftmaxCrossEntropy", "log_softmax",
+           "Optimizer",
            "SGD", "Adam", "LRSchedule", "StepLR", "PolyLR", "CosineLR", "save", "load",
            "save_model", "load_model",
            "check_gradients", "fcn", "HEADS", "UPSAMPLINGS"]
