@@ -3,6 +3,8 @@ switches, top activations against brute force, receptive fields against perturba
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -353,3 +355,77 @@ def test_the_model_is_only_read():
         np.testing.assert_array_equal(v, state[k])
     assert all(not p.grad.any() for p in model.parameters())
     assert model.training
+
+
+# ---------------------------------------------------------------------- pictures
+needs_matplotlib = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None,
+                                      reason="the pictures need matplotlib")
+
+
+def _tiny_images(n=6, size=32):
+    from deconvkit.datasets import shapes
+
+    return shapes(n, size=size, seed=4, split="val")[0]
+
+
+@needs_matplotlib
+def test_visualize_writes_a_picture_and_refuses_to_overwrite(tmp_path):
+    from PIL import Image
+
+    from deconvkit.explain.deconvnet import visualize
+
+    model = nn.fcn(width=2, seed=3)
+    images = _tiny_images()
+    before = images.copy()
+    out = tmp_path / "projections.png"
+    lines = visualize(model, out, layer="stage2", top=4, images=images)
+    np.testing.assert_array_equal(images, before)
+    picture = np.asarray(Image.open(out).convert("RGB"), np.float64)
+    assert picture.shape[0] > 200 and picture.shape[1] > 200
+    assert picture.std() > 10 and len(np.unique(picture.reshape(-1, 3), axis=0)) > 100
+    assert lines[1].startswith("layer: stage2.pool (4 channels, receptive field 10x10")
+    assert "channels (strongest)" in lines[2] and lines[-1].startswith(f"wrote {out}")
+    with pytest.raises(ValueError, match="would overwrite"):
+        visualize(model, out, layer="stage2", images=images)
+    lines = visualize(model, out, layer="stage2", channels=[1, 0], top=2, images=images,
+                      mode="guided", overwrite=True)
+    assert "channels (chosen): 1, 0; top 2 each" in lines[2] and "guided" in lines[3]
+
+
+@needs_matplotlib
+def test_visualize_a_saved_model_on_its_validation_images(tmp_path):
+    from deconvkit.explain.deconvnet import visualize
+
+    path = tmp_path / "model.npz"
+    nn.save_model(nn.fcn("fcn16s", width=2, seed=1), path,
+                  meta={"name": "fcn16s/tiny", "data": {"size": 24, "seed": 3, "n_val": 4,
+                                                         "val_split": "val"}})
+    lines = visualize(path, tmp_path / "a.png", n_images=5, top=3)
+    assert "5 images of the model's validation split ('val', seed 3, 24x24)" in lines[3]
+    # the default layer is the deepest whose receptive field fits in 24 pixels
+    assert lines[1].startswith("layer: stage3.pool") and "22x22" in lines[1]
+    lines = visualize(path, tmp_path / "b.png", n_images=2, top=1, seed=7, layer="stage1")
+    assert "2 shapes images ('val', seed 7, 24x24)" in lines[3]
+
+
+@needs_matplotlib
+def test_visualize_errors_name_expected_and_received(tmp_path, monkeypatch):
+    import sys
+
+    from deconvkit.explain.deconvnet import visualize
+
+    model, images, out = nn.fcn(width=2), _tiny_images(2), tmp_path / "x.png"
+    with pytest.raises(ValueError, match=r"layer must be one of \[.*'stage3.pool'.*got 'fc7'"):
+        visualize(model, out, layer="fc7", images=images)
+    with pytest.raises(ValueError, match="channel must be an int <= 7, got 8"):
+        visualize(model, out, layer="stage3", channels=[0, 8], images=images)
+    with pytest.raises(ValueError, match="top must be an int >= 1, got 0"):
+        visualize(model, out, top=0, images=images)
+    with pytest.raises(ValueError, match=r"images must be \(N, 3, \*spatial\).*\(2, 1, 32, 32\)"):
+        visualize(model, out, images=images[:, :1])
+    with pytest.raises(ValueError, match="mode must be one of"):
+        visualize(model, out, images=images, mode="cam")
+    assert not out.exists()
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"deconvkit\[viz\]"):
+        visualize(model, out, images=images)

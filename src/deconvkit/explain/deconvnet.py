@@ -144,9 +144,9 @@ def _default_images(meta, n_images, seed):
     dataset_seed = int(data.get("seed", 0)) if seed is None else seed
     split = data.get("val_split", "val")
     images, _ = shapes(n_images, size=size, seed=dataset_seed, split=split)
-    source = "the model's validation" if seed is None and data else "fresh"
-    return images, (f"{n_images} {source} shapes images (split {split!r}, seed "
-                    f"{dataset_seed}, {size}x{size})")
+    source = "images of the model's validation split" if seed is None and data else \
+        "shapes images"
+    return images, f"{n_images} {source} ({split!r}, seed {dataset_seed}, {size}x{size})"
 
 
 def _deepest_fitting(model, spatial):
