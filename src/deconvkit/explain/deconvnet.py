@@ -170,13 +170,12 @@ def _check_images(images):
     return images
 
 
-def _panels(model, images, layer, channels, top, mode):
+def _panels(model, images, layer, tops, mode):
     """Per channel: a label, the projections and the patches, cropped to the unit's box."""
     rf = dn.receptive_field(model, layer)
     lo, hi = float(np.min(images)), float(np.max(images))
     out = []
-    for c, (acts, proj) in dn.top_projections(model, images, layer, channels, top,
-                                              mode=mode).items():
+    for c, (acts, proj) in dn.project_activations(model, images, layer, tops, mode).items():
         boxes = [rf.box(a.position) for a in acts]
         patches = np.stack([crop((images[a.image] - lo) / max(hi - lo, 1e-12), box,
                                  OUTSIDE) for a, box in zip(acts, boxes)])
@@ -240,14 +239,14 @@ def visualize(model_or_path, out_png, *, layer=None, channels=None, top=9, image
     layer = _deepest_fitting(model, images.shape[2:]) if layer is None else layer
     acts = dn.activations(model, images, layer)  # checks the layer and the images
     name = dn._resolve(model, layer)[1]
+    how = "strongest" if channels is None else "chosen"
     if channels is None:
-        tops = dn.top_activations(model, images, name, None, top)
+        tops = dn._top(acts, range(acts.shape[1]), top, True)
         channels = _strongest(tops, DEFAULT_CHANNELS)
-        how = "strongest"
     else:
         channels = dn._check_channels(channels, acts.shape[1])
-        how = "chosen"
-    panels, rf = _panels(model, images, name, channels, top, mode)
+    tops = dn._top(acts, channels, top, True)
+    panels, rf = _panels(model, images, name, tops, mode)
     size = "x".join(map(str, rf.size))
     title = (f"{meta.get('name', described)}: {name}, {mode} projections (left) and the "
              f"image patches that caused them (right), receptive field {size} px")

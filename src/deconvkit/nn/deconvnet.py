@@ -14,7 +14,8 @@ projection (:func:`project`) runs in one of :data:`MODES`
 * :func:`activations`: a layer's feature maps;
 * :func:`top_activations`: the strongest activations of each channel over a set of
   images (image, position, value);
-* :func:`project`, :func:`top_projections`: their projections to pixel space;
+* :func:`project`, :func:`top_projections`, :func:`project_activations`: their
+  projections to pixel space;
 * :func:`receptive_field`: the input box a unit sees, to crop the image patches
   that caused an activation (:mod:`deconvkit.explain.deconvnet` draws both).
 
@@ -33,7 +34,7 @@ from .backproject import MODES, Trace
 from .layerpath import PROJECTABLE, chain, receptive_fields
 
 __all__ = ["layer_names", "activations", "top_activations", "project", "top_projections",
-           "receptive_field", "Activation", "MODES"]
+           "project_activations", "receptive_field", "Activation", "MODES"]
 
 
 class Activation(NamedTuple):
@@ -187,8 +188,8 @@ def top_activations(model, images, layer, channels=None, top=9, *, distinct=True
     >>> from deconvkit import nn
     >>> net = nn.Sequential(nn.ReLU())
     >>> x = np.zeros((2, 1, 2, 2)); x[1, 0, 0, 1] = 5.0; x[0, 0, 1, 1] = 3.0
-    >>> top_activations(net, x, "relu", top=2)[0]
-    [Activation(image=1, position=(0, 1), value=5.0), Activation(image=0, position=(1, 1), value=3.0)]
+    >>> [(a.image, a.position, a.value) for a in top_activations(net, x, "relu", top=2)[0]]
+    [(1, (0, 1), 5.0), (0, (1, 1), 3.0)]
     """
     top = check_int(top, "top")
     if not isinstance(distinct, (bool, np.bool_)):
@@ -273,8 +274,16 @@ def top_projections(model, images, layer, channels=None, top=9, *, mode="deconvn
     dict of int to (list of Activation, (k, C_in, *spatial) ndarray)
         Per channel, the activations and their projections, in the same order.
     """
-    images = np.asarray(images) if isinstance(images, np.ndarray) else images
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     tops = top_activations(model, images, layer, channels, top, distinct=distinct)
+    return project_activations(model, images, layer, tops, mode)
+
+
+def project_activations(model, images, layer, tops, mode="deconvnet") -> dict:
+    """The projections of given activations: ``tops`` maps a channel to a list of
+    :class:`Activation` (as :func:`top_activations` returns) and the result to
+    ``(activations, (k, C_in, *spatial) projections)``, one batch per channel."""
     out = {}
     for c, acts in tops.items():
         batch = images[[act.image for act in acts]]
