@@ -79,7 +79,8 @@ def torch_forward(links, x, mode):
         if link.kind == "conv":
             spec = m.spec
             pads = [v for lo_hi in reversed(spec.padding) for v in lo_hi]
-            x = TF.conv2d(TF.pad(x, pads), t(m.weight.data),
+            conv = getattr(TF, f"conv{x.dim() - 2}d")
+            x = conv(TF.pad(x, pads), t(m.weight.data),
                           None if m.bias is None else t(m.bias.data), stride=spec.stride,
                           dilation=spec.dilation)
         elif link.kind == "bn":
@@ -89,7 +90,8 @@ def torch_forward(links, x, mode):
             x = _Rectified.apply(x, mode)
         elif link.kind == "pool":
             s = m.spec
-            x = TF.max_pool2d(x, s.kernel_size, s.stride, [lo for lo, _ in s.padding],
+            pool = getattr(TF, f"max_pool{x.dim() - 2}d")
+            x = pool(x, s.kernel_size, s.stride, [lo for lo, _ in s.padding],
                               s.dilation, ceil_mode=m.ceil_mode)
     return x
 
@@ -101,15 +103,29 @@ def torch_projection(model, x, layer, channel, positions, mode):
     xt = torch.from_numpy(x.copy()).requires_grad_(True)
     out = torch_forward(links, xt, mode)
     signal = torch.zeros_like(out)
-    for n, (i, j) in enumerate(positions):
-        signal[n, channel, i, j] = out[n, channel, i, j].detach()
+    for n, pos in enumerate(positions):
+        index = (n, channel) + tuple(int(p) for p in pos)
+        signal[index] = out[index].detach()
     out.backward(signal)
     return out.detach().numpy(), xt.grad.numpy()
 
 
 # ---------------------------------------------------------------------- projections
-CASES = [(small_fcn, 24, ["stage1.conv1", "stage2.relu2", "stage3.pool", "stage4.relu2"]),
-         (overlapping_net, 13, ["relu1", "pool1", "conv2", "pool2", "conv3"])]
+def net_nd(ndim):
+    """Conv, BatchNorm, ReLU, an overlapping pool and a strided conv with 1 or 3 axes."""
+    rng, f64 = np.random.default_rng(ndim), np.float64
+    model = nn.Sequential(nn.Conv(3, 3, 3, padding=1, ndim=ndim, rng=rng, dtype=f64),
+                          nn.BatchNorm(3, dtype=f64), nn.ReLU(),
+                          nn.MaxPool(3, stride=2, padding=1, ndim=ndim),
+                          nn.Conv(3, 2, 2, stride=2, ndim=ndim, rng=rng, dtype=f64), nn.ReLU())
+    return _randomize_bn(model, rng).eval()
+
+
+CASES = [(small_fcn, (24, 24), ["stage1.conv1", "stage2.relu2", "stage3.pool",
+                                "stage4.relu2"]),
+         (overlapping_net, (13, 13), ["relu1", "pool1", "conv2", "pool2", "conv3"]),
+         (lambda: net_nd(1), (17,), ["pool", "relu2"]),
+         (lambda: net_nd(3), (7, 6, 5), ["pool", "relu2"])]
 
 
 @pytest.mark.parametrize("mode", dn.MODES)
@@ -118,7 +134,7 @@ def test_projection_equals_torch_autograd(build, size, layers, mode):
     """Gradient mode is the true gradient (times the activation); deconvnet and guided
     equal autograd through a ReLU with the rectified backward pass."""
     model = build()
-    x = np.random.default_rng(1).normal(size=(3, 3, size, size))
+    x = np.random.default_rng(1).normal(size=(3, 3) + size)
     x_before = x.copy()
     for layer in layers:
         a = dn.activations(model, x, layer)
