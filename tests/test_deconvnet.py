@@ -150,6 +150,18 @@ def test_projection_equals_torch_autograd(build, size, layers, mode):
     np.testing.assert_array_equal(x, x_before)
 
 
+def test_batches_give_the_results_of_one_pass(monkeypatch):
+    model = overlapping_net(6)
+    x = np.random.default_rng(4).normal(size=(5, 3, 13, 13))
+    whole = [dn.activations(model, x, "pool2"), dn.project(model, x, "pool2", 1),
+             dn.project(model, x, "conv2", 2, position=np.arange(10).reshape(5, 2) % 3)]
+    monkeypatch.setattr(dn, "BATCH", 2)
+    parts = [dn.activations(model, x, "pool2"), dn.project(model, x, "pool2", 1),
+             dn.project(model, x, "conv2", 2, position=np.arange(10).reshape(5, 2) % 3)]
+    for a, b in zip(whole, parts):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_gradient_mode_equals_nn_backward():
     """The model's own backward pass, from an encoder feature, gives the same gradient."""
     model = small_fcn(3)
@@ -441,6 +453,8 @@ def test_visualize_errors_name_expected_and_received(tmp_path, monkeypatch):
         visualize(model, out, images=images[:, :1])
     with pytest.raises(ValueError, match="mode must be one of"):
         visualize(model, out, images=images, mode="cam")
+    with pytest.raises(ValueError, match="out_png must be in an existing directory"):
+        visualize(model, tmp_path / "no" / "x.png", images=images)
     assert not out.exists()
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"deconvkit\[viz\]"):

@@ -222,7 +222,9 @@ def visualize(model_or_path, out_png, *, layer=None, channels=None, top=9, image
         A summary: the layer, its receptive field, the channels shown, the images,
         and the file written.
     """
-    check_target(out_png, overwrite)
+    parent = os.path.dirname(os.path.abspath(os.fspath(check_target(out_png, overwrite))))
+    if not os.path.isdir(parent):
+        raise ValueError(f"out_png must be in an existing directory, got {os.fspath(out_png)!r}")
     top = check_int(top, "top")
     if mode not in dn.MODES:
         raise ValueError(f"mode must be one of {dn.MODES}, got {mode!r}")

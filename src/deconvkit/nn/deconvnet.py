@@ -99,9 +99,15 @@ def _input(links, images):
     return np.array(arr, dtype=dtype, copy=True)
 
 
-def _trace(model, images, layer):
-    links, name = _resolve(model, layer)
-    return Trace(links, _input(links, images)), name
+BATCH = 32
+"""Images per forward pass: memory stays bounded however many images are given."""
+
+
+def _traces(model, images, layer):
+    """A :class:`Trace` per batch of :data:`BATCH` images, made as they are used."""
+    links, _ = _resolve(model, layer)
+    x = _input(links, images)
+    return (Trace(links, x[i:i + BATCH]) for i in range(0, len(x), BATCH))
 
 
 def activations(model, images, layer) -> np.ndarray:
@@ -125,7 +131,7 @@ def activations(model, images, layer) -> np.ndarray:
     >>> activations(net, np.zeros((1, 3, 16, 16), np.float32), "stage2").shape
     (1, 4, 4, 4)
     """
-    return _trace(model, images, layer)[0].output
+    return np.concatenate([trace.output for trace in _traces(model, images, layer)])
 
 
 def _check_channels(channels, count):
@@ -252,17 +258,23 @@ def project(model, images, layer, channel, position=None, mode="deconvnet") -> n
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    trace, _ = _trace(model, images, layer)
-    a = trace.output
-    channel = check_int(channel, "channel", 0, a.shape[1] - 1)
-    pos = _positions(position, a.shape)
-    if pos is None:
-        flat = a[:, channel].reshape(a.shape[0], -1).argmax(axis=1)
-        pos = np.stack(np.unravel_index(flat, a.shape[2:]), axis=1)
-    index = (np.arange(a.shape[0]), channel) + tuple(pos.T)
-    signal = np.zeros_like(a)
-    signal[index] = a[index]
-    return trace.project(signal, mode)
+    out, start = [], 0
+    for trace in _traces(model, images, layer):
+        a = trace.output
+        if start == 0:
+            channel = check_int(channel, "channel", 0, a.shape[1] - 1)
+            pos = _positions(position, (len(images),) + a.shape[1:])
+        if pos is None:
+            flat = a[:, channel].reshape(a.shape[0], -1).argmax(axis=1)
+            here = np.stack(np.unravel_index(flat, a.shape[2:]), axis=1)
+        else:
+            here = pos[start:start + len(a)]
+        index = (np.arange(a.shape[0]), channel) + tuple(here.T)
+        signal = np.zeros_like(a)
+        signal[index] = a[index]
+        out.append(trace.project(signal, mode))
+        start += len(a)
+    return np.concatenate(out)
 
 
 def top_projections(model, images, layer, channels=None, top=9, *, mode="deconvnet",
