@@ -230,32 +230,41 @@ def visualize(model_or_path, out_png, *, layer=None, channels=None, top=9, image
         raise ValueError(f"mode must be one of {dn.MODES}, got {mode!r}")
     _require_matplotlib()
     model, meta, described = _load(model_or_path)
-    if images is None:
-        n_images = check_int(n_images, "n_images")
-        if seed is not None:
-            seed = check_int(seed, "seed", 0)
-        images, source = _default_images(meta, n_images, seed)
-    else:
-        images = _check_images(images)
-        source = f"{len(images)} given images"
-    layer = _deepest_fitting(model, images.shape[2:]) if layer is None else layer
-    acts = dn.activations(model, images, layer)  # checks the layer and the images
-    name = dn._resolve(model, layer)[1]
-    how = "strongest" if channels is None else "chosen"
-    if channels is None:
-        tops = dn._top(acts, range(acts.shape[1]), top, True)
-        channels = _strongest(tops, DEFAULT_CHANNELS)
-    else:
-        channels = dn._check_channels(channels, acts.shape[1])
-    tops = dn._top(acts, channels, top, True)
+    images, source = _images(images, meta, n_images, seed)
+    name, count, tops, how = _choose(model, images, layer, channels, top)
     panels, rf = _panels(model, images, name, tops, mode)
     size = "x".join(map(str, rf.size))
     title = (f"{meta.get('name', described)}: {name}, {mode} projections (left) and the "
              f"image patches that caused them (right), receptive field {size} px")
     width, height = draw_projections(panels, out_png, title=title, overwrite=overwrite)
+    shown = max(len(acts) for acts in tops.values())
     return [f"model: {described}",
-            f"layer: {name} ({acts.shape[1]} channels, receptive field {size} pixels, "
+            f"layer: {name} ({count} channels, receptive field {size} pixels, "
             f"stride {'x'.join(map(str, rf.stride))})",
-            f"channels ({how}): {', '.join(map(str, channels))}; top {top} each",
+            f"channels ({how}): {', '.join(map(str, tops))}; top {shown} each",
             f"images: {source}; mode: {mode}",
             f"wrote {os.fspath(out_png)}: {width}x{height} PNG"]
+
+
+def _images(images, meta, n_images, seed):
+    """The images to search and a description of them."""
+    if images is not None:
+        return _check_images(images), f"{len(images)} given images"
+    n_images = check_int(n_images, "n_images")
+    seed = None if seed is None else check_int(seed, "seed", 0)
+    return _default_images(meta, n_images, seed)
+
+
+def _choose(model, images, layer, channels, top):
+    """The layer's name, its channel count, the top activations of the channels to draw
+    (chosen, or the strongest), and which of the two."""
+    layer = _deepest_fitting(model, images.shape[2:]) if layer is None else layer
+    acts = dn.activations(model, images, layer)  # checks the layer and the images
+    name = dn._resolve(model, layer)[1]
+    how = "strongest" if channels is None else "chosen"
+    if channels is None:
+        channels = _strongest(dn._top(acts, range(acts.shape[1]), top, True),
+                              DEFAULT_CHANNELS)
+    else:
+        channels = dn._check_channels(channels, acts.shape[1])
+    return name, acts.shape[1], dn._top(acts, channels, top, True), how
