@@ -16,7 +16,9 @@ convolution.
   :class:`SGD`, :class:`Adam` and schedules, :func:`save` / :func:`load`,
   :func:`check_gradients`;
 * :func:`fcn`, a small FCN-32s / -16s / -8s family with a choice of upsampling
-  (:data:`HEADS`, :data:`UPSAMPLINGS`, :mod:`~deconvkit.nn.models`).
+  (:data:`HEADS`, :data:`UPSAMPLINGS`, :mod:`~deconvkit.nn.models`);
+* :mod:`~deconvkit.nn.deconvnet`: Zeiler & Fergus's deconvnet, a trained encoder's
+  activations projected back to pixel space.
 
 A network with skips is a :class:`Module` whose ``forward`` calls its children
 and whose ``backward`` calls their ``backward`` in reverse order, summing the
