@@ -11,7 +11,9 @@
   the verdict (uniform or periodic), drawn by :func:`save_checkerboard`;
 * :func:`explain_page`, :func:`checkerboard_page`: the same as one self-contained HTML
   page, built by :func:`deconvkit.explain.html.page` from :class:`Section` s of frames;
-* :func:`inspect_onnx`: every Conv / ConvTranspose node of an ONNX model file, explained.
+* :func:`inspect_onnx`: every Conv / ConvTranspose node of an ONNX model file, explained;
+* :func:`deconvkit.explain.deconvnet.visualize` (imported on use): a trained network's
+  strongest activations projected back to pixels next to the patches that caused them.
 """
 
 from .seeds import worked_examples

@@ -16,14 +16,16 @@ convolution.
   :class:`SGD`, :class:`Adam` and schedules, :func:`save` / :func:`load`,
   :func:`check_gradients`;
 * :func:`fcn`, a small FCN-32s / -16s / -8s family with a choice of upsampling
-  (:data:`HEADS`, :data:`UPSAMPLINGS`, :mod:`~deconvkit.nn.models`).
+  (:data:`HEADS`, :data:`UPSAMPLINGS`, :mod:`~deconvkit.nn.models`);
+* :mod:`~deconvkit.nn.deconvnet`: Zeiler & Fergus's deconvnet, a trained encoder's
+  activations projected back to pixel space.
 
 A network with skips is a :class:`Module` whose ``forward`` calls its children
 and whose ``backward`` calls their ``backward`` in reverse order, summing the
 gradients of a tensor used twice.
 """
 
-from . import init
+from . import deconvnet, init
 from .activation import Identity, LeakyReLU, ReLU
 from .conv import Conv, ConvTranspose, Deconvolution
 from .gradcheck import check_gradients
@@ -40,7 +42,8 @@ from .resample import Crop, PixelShuffle, ResizeConv, Upsample, interpolation_ma
 __all__ = ["Module", "Parameter", "Sequential", "Conv", "ConvTranspose", "Deconvolution",
            "ReLU", "LeakyReLU", "Identity", "MaxPool", "MaxUnpool", "BatchNorm", "Dropout",
            "Upsample", "PixelShuffle", "ResizeConv", "Crop", "Add", "Concat",
-           "interpolation_matrix", "init", "SoftmaxCrossEntropy", "log_softmax", "Optimizer",
+           "interpolation_matrix", "init", "deconvnet", "SoftmaxCrossEntropy", "log_softmax",
+           "Optimizer",
            "SGD", "Adam", "LRSchedule", "StepLR", "PolyLR", "CosineLR", "save", "load",
            "save_model", "load_model",
            "check_gradients", "fcn", "HEADS", "UPSAMPLINGS"]
