@@ -89,3 +89,47 @@ def test_source_goes_only_with_demo(capsys, tmp_path):
 def test_a_subcommand_is_required(capsys):
     status, out, err = run(capsys, "sparse")
     assert status == EXIT_USAGE and "learn" in err
+
+
+@pytest.fixture
+def tiny_model(tmp_path):
+    from deconvkit import nn
+    path = tmp_path / "tiny.npz"
+    nn.save_model(nn.fcn("fcn8s", width=2, seed=1), path,
+                  meta={"name": "fcn8s/tiny", "data": {"size": 32, "seed": 3, "n_val": 8,
+                                                       "n_train": 8, "val_split": "val"}})
+    return path
+
+
+def test_visualize_draws_the_projections_of_a_saved_model(capsys, tiny_model, tmp_path):
+    out = tmp_path / "v.png"
+    status, text, err = run(capsys, "sparse", "visualize", tiny_model, "--layer", "stage2",
+                            "--channels", "0", "1", "--top", "2", "--n-images", "8",
+                            "--mode", "guided", "--out", out)
+    assert status == 0, err
+    assert "layer: stage2" in text and "channels" in text and str(out) in text
+    assert png_pixels(out).std() > 5
+    before = out.read_bytes()
+    assert_usage_error(*run(capsys, "sparse", "visualize", tiny_model, "--out", out),
+                       "would overwrite")
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--layer", "bogus"], ["layer must be one of", "got 'bogus'"]),
+    (["--channels", "99"], ["channel", "99"]),
+    (["--mode", "x"], ["--mode"]),
+    (["--top", "0"], ["--top"]),
+])
+def test_visualize_errors_are_one_line(capsys, tiny_model, tmp_path, extra, words):
+    out = tmp_path / "v.png"
+    assert_usage_error(*run(capsys, "sparse", "visualize", tiny_model, "--out", out, *extra),
+                       *words)
+    assert not out.exists()
+
+
+def test_visualize_needs_a_model_or_a_pretrained_name(capsys, tiny_model, tmp_path):
+    assert_usage_error(*run(capsys, "sparse", "visualize", "--out", tmp_path / "v.png"),
+                       "MODEL.npz", "--pretrained")
+    assert_usage_error(*run(capsys, "sparse", "visualize", tmp_path / "missing.npz",
+                            "--out", tmp_path / "v.png"), "missing.npz")
