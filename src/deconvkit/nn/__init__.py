@@ -16,7 +16,9 @@ convolution.
   :class:`SGD`, :class:`Adam` and schedules, :func:`save` / :func:`load`,
   :func:`check_gradients`;
 * :func:`fcn`, a small FCN-32s / -16s / -8s family with a choice of upsampling
-  (:data:`HEADS`, :data:`UPSAMPLINGS`, :mod:`~deconvkit.nn.models`).
+  (:data:`HEADS`, :data:`UPSAMPLINGS`, :mod:`~deconvkit.nn.models`);
+* :func:`pretrained`: trained FCNs that ship with the package (:data:`PRETRAINED`,
+  :mod:`~deconvkit.nn.zoo`).
 
 A network with skips is a :class:`Module` whose ``forward`` calls its children
 and whose ``backward`` calls their ``backward`` in reverse order, summing the
@@ -36,6 +38,7 @@ from .norm import BatchNorm, Dropout
 from .optim import SGD, Adam, CosineLR, LRSchedule, Optimizer, PolyLR, StepLR
 from .pooling import MaxPool, MaxUnpool
 from .resample import Crop, PixelShuffle, ResizeConv, Upsample, interpolation_matrix
+from .zoo import PRETRAINED, pretrained, pretrained_path
 
 __all__ = ["Module", "Parameter", "Sequential", "Conv", "ConvTranspose", "Deconvolution",
            "ReLU", "LeakyReLU", "Identity", "MaxPool", "MaxUnpool", "BatchNorm", "Dropout",
@@ -43,4 +46,5 @@ __all__ = ["Module", "Parameter", "Sequential", "Conv", "ConvTranspose", "Deconv
            "interpolation_matrix", "init", "SoftmaxCrossEntropy", "log_softmax", "Optimizer",
            "SGD", "Adam", "LRSchedule", "StepLR", "PolyLR", "CosineLR", "save", "load",
            "save_model", "load_model",
-           "check_gradients", "fcn", "HEADS", "UPSAMPLINGS"]
+           "check_gradients", "fcn", "HEADS", "UPSAMPLINGS", "pretrained", "pretrained_path",
+           "PRETRAINED"]
