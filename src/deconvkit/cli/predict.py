@@ -76,7 +76,7 @@ def _load(args):
             raise ValueError(f"--model: expected a model file (.npz of nn.save_model), got "
                              f"{str(path)!r} ({'a folder' if path.is_dir() else 'no such file'})")
         return nn.load_model(path)
-    return nn.pretrained(args.pretrained)
+    return nn.pretrained(args.pretrained or "fcn8s")
 
 
 def _inputs(args, meta):
@@ -157,7 +157,7 @@ def add(subparsers) -> None:
                "fcn32s-bilinear --out results | deconvkit predict --model model.npz "
                "--images a.png b.jpg")
     model = p.add_mutually_exclusive_group()
-    model.add_argument("--pretrained", choices=tuple(PRETRAINED), default="fcn8s",
+    model.add_argument("--pretrained", choices=tuple(PRETRAINED),
                        metavar="NAME",
                        help="a shipped model: " + "; ".join(
                            f"{k}: {v[1]}" for k, v in PRETRAINED.items())
