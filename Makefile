@@ -1,10 +1,11 @@
 # Quick start:  make demo   (install and run the main job)
 #               make test   (install with the test extra and run the whole suite)
+#               make weights (train the shipped models again: about 25 min each on one core)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench clean fuzz
+.PHONY: demo test bench clean fuzz weights
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,18 @@ demo: $(VENV)/.installed
 	$(BIN)/deconvkit explain --html demo-results/explain.html --gif demo-results/explain.gif --overwrite
 	$(BIN)/deconvkit restore --demo --out demo-results --overwrite
 	$(BIN)/deconvkit train --quick --out demo-results --overwrite
+	$(BIN)/deconvkit predict --shapes 6 --out demo-results --overwrite
+
+# the weights of deconvkit.nn.pretrained, in src/deconvkit/models: the converge recipe
+# (deconvkit train --recipe converge), seed 1, about 25 minutes per model on one core;
+# the training reports go to build/weights/
+MODELS := src/deconvkit/models
+
+weights: $(VENV)/.installed
+	$(BIN)/deconvkit train --recipe converge --seed 1 --save-model $(MODELS)/fcn8s.npz \
+		--out build/weights/fcn8s --overwrite
+	$(BIN)/deconvkit train --recipe converge --seed 1 --head fcn32s --upsampling bilinear \
+		--save-model $(MODELS)/fcn32s-bilinear.npz --out build/weights/fcn32s-bilinear --overwrite
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q

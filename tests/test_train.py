@@ -11,6 +11,7 @@ from hypothesis.extra.numpy import arrays
 from deconvkit import functional as F
 from deconvkit import nn
 from deconvkit.cli import main
+from deconvkit.cli.train import QUICK_NOTE
 from deconvkit.datasets import shapes_splits
 from deconvkit.train import (DataConfig, RunConfig, boundary_f1, checkerboard_score,
                              comparison_configs, confusion_matrix, evaluate, fit, mean_iou,
@@ -211,6 +212,20 @@ def test_cli_train_writes_the_report(tmp_path, capsys):
     assert status == 0
     assert json.loads(report.read_text())["runs"][0]["name"] == "fcn8s/resize_conv"
     assert "fcn8s | resize_conv" in capsys.readouterr().out
+
+
+def test_cli_train_quick_says_it_is_too_short_to_rank(tmp_path, capsys):
+    """--quick ends with a plain note: no ranking, where the converged study and the
+    trained model's predictions are; a single run does not print it."""
+    tiny = ["--epochs", "1", "--n-train", "4", "--n-val", "2", "--size", "32", "--width", "4",
+            "--no-progress", "--no-figures"]
+    assert main(["train", "--quick", "--out", str(tmp_path / "q"), *tiny]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith(QUICK_NOTE.strip())
+    assert "too short to rank" in out and "benchmarks/train/converged/study.md" in out
+    assert "deconvkit predict" in out
+    assert main(["train", "--out", str(tmp_path / "one"), *tiny]) == 0
+    assert "too short to rank" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [

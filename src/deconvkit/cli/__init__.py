@@ -16,15 +16,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, explain, inspect, restore, sparse, train, translate
+from . import bench, explain, inspect, predict, restore, sparse, train, translate
 from .common import EXIT_USAGE, Parser, parse_ints, parse_padding, parse_sizes, parse_weights
 from .translate import parse_translate_padding
 
 __all__ = ["main", "build_parser", "parse_sizes", "parse_ints", "parse_padding",
            "parse_weights", "parse_translate_padding", "COMMANDS", "EXIT_USAGE"]
 
-COMMANDS = (explain.add, inspect.add, bench.add, translate.add, train.add, restore.add,
-            sparse.add)
+COMMANDS = (explain.add, inspect.add, bench.add, translate.add, train.add, predict.add,
+            restore.add, sparse.add)
 """One function per subcommand; each adds its parser and sets ``run``."""
 
 

@@ -8,6 +8,11 @@ from pathlib import Path
 from .common import (check_output_path, nonnegative_int, positive_float, positive_int,
                      write)
 
+QUICK_NOTE = ("\nnote: a 1-minute run is too short to rank the upsamplings. The comparison "
+              "at convergence is in benchmarks/train/converged/study.md, and `deconvkit "
+              "predict` shows a converged FCN-8s segmenting.\n")
+"""What ``--quick`` prints after its table."""
+
 
 def _check_outputs(train, args) -> None:
     """Every file train_and_report writes can be written: checked before any training.
@@ -85,6 +90,8 @@ def run(args) -> int:
                            figures=not args.no_figures,
                            log=lambda text: write(text + "\n"), curve=bool(args.recipe),
                            save_model=args.save_model)
+    if args.quick:
+        write(QUICK_NOTE)
     return 0
 
 

@@ -17,6 +17,8 @@ convolution.
   :func:`check_gradients`;
 * :func:`fcn`, a small FCN-32s / -16s / -8s family with a choice of upsampling
   (:data:`HEADS`, :data:`UPSAMPLINGS`, :mod:`~deconvkit.nn.models`);
+* :func:`pretrained`: trained FCNs that ship with the package (:data:`PRETRAINED`,
+  :mod:`~deconvkit.nn.zoo`);
 * :mod:`~deconvkit.nn.deconvnet`: Zeiler & Fergus's deconvnet, a trained encoder's
   activations projected back to pixel space.
 
@@ -38,6 +40,7 @@ from .norm import BatchNorm, Dropout
 from .optim import SGD, Adam, CosineLR, LRSchedule, Optimizer, PolyLR, StepLR
 from .pooling import MaxPool, MaxUnpool
 from .resample import Crop, PixelShuffle, ResizeConv, Upsample, interpolation_matrix
+from .zoo import PRETRAINED, pretrained, pretrained_path
 
 __all__ = ["Module", "Parameter", "Sequential", "Conv", "ConvTranspose", "Deconvolution",
            "ReLU", "LeakyReLU", "Identity", "MaxPool", "MaxUnpool", "BatchNorm", "Dropout",
@@ -46,4 +49,5 @@ __all__ = ["Module", "Parameter", "Sequential", "Conv", "ConvTranspose", "Deconv
            "Optimizer",
            "SGD", "Adam", "LRSchedule", "StepLR", "PolyLR", "CosineLR", "save", "load",
            "save_model", "load_model",
-           "check_gradients", "fcn", "HEADS", "UPSAMPLINGS"]
+           "check_gradients", "fcn", "HEADS", "UPSAMPLINGS", "pretrained", "pretrained_path",
+           "PRETRAINED"]
