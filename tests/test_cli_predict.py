@@ -92,7 +92,7 @@ def test_image_files(capsys, tmp_path, model_file):
                            tmp_path / "colour.png", tmp_path / "grey.png", "--out",
                            tmp_path / "out")
     assert status == 0, err
-    assert "2 image file(s), grey, 32x32" in out and "pixel accuracy" not in out
+    assert "2 image file(s), 32x32" in out and "pixel accuracy" not in out
     assert picture(tmp_path / "out" / "predict.png")[..., :3].var() > 100
 
 

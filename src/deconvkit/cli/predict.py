@@ -12,7 +12,6 @@ from .common import check_output_path, nonnegative_int, write
 MAX_IMAGES = 32
 """Most images one picture shows (``--shapes`` or ``--images``)."""
 
-_GREY = np.array([0.2125, 0.7154, 0.0721])  # luminance of linear RGB (ITU-R BT.709)
 
 
 def image_count(text: str) -> int:
@@ -38,32 +37,41 @@ def image_count(text: str) -> int:
 def as_model_input(image, info, size: int) -> np.ndarray:
     """An image read by :func:`deconvkit.images.read_image` as a ``(3, size, size)`` input.
 
-    Grey (the luminance of colour images, alpha dropped), rescaled to [0, 1] when its
+    Colour images keep their three colour channels (alpha dropped; the models were trained
+    on colour), grey images are copied to the three channels; rescaled to [0, 1] when the
     values lie outside, the central square cropped and resized to ``size`` (linear
-    interpolation), and the grey copied to the three channels the model reads.
+    interpolation).
 
     >>> x = as_model_input(np.linspace(0, 1, 40 * 60).reshape(40, 60), {}, 16)
     >>> x.shape, x.dtype, bool(np.allclose(x[0], x[2]))
     ((3, 16, 16), dtype('float32'), True)
+    >>> rgb = np.zeros((20, 20, 4)); rgb[..., 0] = 1.0
+    >>> as_model_input(rgb, {"channel_axis": -1}, 8)[:, 0, 0].tolist()
+    [1.0, 0.0, 0.0]
     """
     from scipy import ndimage
 
     image = np.asarray(image, dtype=np.float64)
     if info.get("channel_axis") == -1:
-        image = image[..., :3] @ _GREY if image.shape[-1] >= 3 else image[..., 0]
-    if image.ndim != 2:
+        image = image[..., :3] if image.shape[-1] >= 3 else image[..., :1]
+        image = np.moveaxis(image, -1, 0)
+    elif image.ndim == 2:
+        image = image[None]
+    if image.ndim != 3:
         raise ValueError(f"--images: expected a 2-D grey or colour image, got "
                          f"{str(info.get('path'))!r} of shape {info.get('shape', image.shape)}")
     low, high = float(image.min()), float(image.max())
     if low < 0 or high > 1:
         image = (image - low) / (high - low) if high > low else np.zeros_like(image)
-    side = min(image.shape)
-    top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
-    square = image[top:top + side, left:left + side]
+    side = min(image.shape[1:])
+    top, left = (image.shape[1] - side) // 2, (image.shape[2] - side) // 2
+    square = image[:, top:top + side, left:left + side]
     if side != size:
-        square = ndimage.zoom(square, size / side, order=1, mode="nearest", grid_mode=True)
-        square = square[:size, :size]
-    return np.repeat(np.clip(square, 0, 1)[None].astype(np.float32), 3, axis=0)
+        square = ndimage.zoom(square, (1, size / side, size / side), order=1, mode="nearest",
+                              grid_mode=True)
+        square = square[:, :size, :size]
+    square = np.clip(square, 0, 1).astype(np.float32)
+    return np.repeat(square, 3, axis=0) if square.shape[0] == 1 else square
 
 
 def _load(args):
@@ -88,7 +96,7 @@ def _inputs(args, meta):
     size = int(data.get("size", 64))
     if args.images:
         images = np.stack([as_model_input(*read_image(p), size) for p in args.images])
-        return images, None, f"{len(images)} image file(s), grey, {size}x{size}"
+        return images, None, f"{len(images)} image file(s), {size}x{size}"
     seed = int(data.get("seed", 0)) if args.seed is None else args.seed
     split = data.get("val_split", "val")
     count = 6 if args.shapes is None else args.shapes
@@ -148,8 +156,8 @@ def add(subparsers) -> None:
         "predict", help="segment images with a trained FCN and draw the predictions",
         description="Run a trained FCN (a shipped one, deconvkit.nn.pretrained, or a file "
                     "of deconvkit train --save-model) on shapes validation images, scored "
-                    "against their ground truth, or on your image files (read as grey and "
-                    "resized to the model's input size). Writes DIR/predict.png: input, "
+                    "against their ground truth, or on your image files (colour kept, grey "
+                    "copied to three channels, the centre square resized to the model's input size). Writes DIR/predict.png: input, "
                     "truth and prediction of every image and, for a learned transposed "
                     "convolution, its final upsampling kernel next to bilinear (needs "
                     "matplotlib).",
