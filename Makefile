@@ -26,6 +26,10 @@ demo: $(VENV)/.installed
 	$(BIN)/deconvkit restore --demo --out demo-results --overwrite
 	$(BIN)/deconvkit train --quick --out demo-results --overwrite
 	$(BIN)/deconvkit predict --shapes 6 --out demo-results --overwrite
+	$(BIN)/deconvkit sparse learn --demo --n-images 2 --size 96 --filters 12 --kernel 8 \
+		--iterations 10 --out demo-results --overwrite
+	$(BIN)/deconvkit sparse visualize --pretrained fcn8s --mode guided \
+		--out demo-results/deconvnet.png --overwrite
 
 # the weights of deconvkit.nn.pretrained, in src/deconvkit/models: the converge recipe
 # (deconvkit train --recipe converge), seed 1, about 25 minutes per model on one core;
