@@ -8,13 +8,8 @@ import numpy as np
 import pytest
 
 import deconvkit as dk
-from deconvkit.cli import main, parse_padding, parse_sizes, parse_weights
-
-
-def run(capsys, *argv):
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
+from deconvkit.cli import parse_padding, parse_sizes, parse_weights
+from cli_helpers import run
 
 
 def test_explain_without_arguments_gives_the_worked_examples(capsys):

@@ -8,22 +8,10 @@ from hypothesis import strategies as st
 import deconvkit.bench
 import deconvkit.bench.training
 import deconvkit.train
-from deconvkit.cli import EXIT_USAGE, build_parser, main
+from deconvkit.cli import EXIT_USAGE, build_parser
 from deconvkit.cli.common import MAX_INT
 from deconvkit.explain.text import MAX_MATRIX_ENTRIES, MAX_POSITIONS
-
-
-def run(capsys, *argv):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def assert_usage_error(status, out, err, *words):
-    assert status == EXIT_USAGE and out == ""
-    assert err.count("\n") == 1 and " error: " in err and "Traceback" not in err
-    for word in words:
-        assert word in err, (word, err)
+from cli_helpers import assert_usage_error, run
 
 
 @pytest.fixture

@@ -6,18 +6,12 @@ import numpy as np
 import pytest
 
 from deconvkit import nn
-from deconvkit.cli import main
 from deconvkit.datasets import shapes
 from deconvkit.train.metrics import confusion_matrix, mean_iou, pixel_accuracy
+from cli_helpers import run
 
 iio = pytest.importorskip("imageio.v3")
 pytest.importorskip("matplotlib")
-
-
-def run(capsys, *argv):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture(scope="module")

@@ -13,28 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import deconvkit.cli.restore as restore
-from deconvkit.cli import EXIT_USAGE, main
 from deconvkit.cli.restore import PsfSpec, psf_spec
 
 iio = pytest.importorskip("imageio.v3")
 tifffile = pytest.importorskip("tifffile")
 
 from deconvkit.images import read_image, write_image  # noqa: E402
+from cli_helpers import assert_usage_error, run
 
 METHOD_NAMES = ["regularized", "wiener", "tikhonov", "landweber", "rl", "inverse"]
-
-
-def run(capsys, *argv):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def assert_usage_error(status, out, err, *words):
-    assert status == EXIT_USAGE and out == ""
-    assert err.count("\n") == 1 and " error: " in err and "Traceback" not in err
-    for word in words:
-        assert word in err, (word, err)
 
 
 class FakeLibrary:

@@ -4,23 +4,11 @@ import numpy as np
 import pytest
 
 from deconvkit import sparse
-from deconvkit.cli import EXIT_USAGE, main
+from deconvkit.cli import EXIT_USAGE
+from cli_helpers import assert_usage_error, run
 
 TINY = ["--n-images", "2", "--size", "32", "--filters", "4", "--kernel", "5",
         "--iterations", "3", "--no-progress"]
-
-
-def run(capsys, *argv):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def assert_usage_error(status, out, err, *words):
-    assert status == EXIT_USAGE and out == ""
-    assert err.count("\n") == 1 and " error: " in err and "Traceback" not in err
-    for word in words:
-        assert word in err, (word, err)
 
 
 def png_pixels(path):

@@ -7,21 +7,15 @@ import numpy as np
 import pytest
 
 import deconvkit as dk
-from deconvkit.cli import main
 from deconvkit.conventions import (FRAMEWORKS, framework_call, framework_window, run_call,
                                    translate, window_args)
 from deconvkit.testing import rel_error
+from cli_helpers import run
 
 # per source framework: padding in its own vocabulary, for a 4x5 input, kernel 4, stride 2
 SOURCE_PADDING = {"torch": "1", "caffe": "1", "onnx": "same_lower", "tensorflow": "SAME",
                   "keras": "same", "jax": "SAME"}
 PAIRS = list(itertools.product(FRAMEWORKS, FRAMEWORKS))
-
-
-def run(capsys, *argv):
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def sizes(out):
