@@ -120,3 +120,16 @@ def test_without_matplotlib_names_the_extra(capsys, tmp_path, monkeypatch, model
     status, _, err = run(capsys, "predict", "--model", model_file, "--out", tmp_path)
     assert status == 2 and "deconvkit[viz]" in err
     assert not (tmp_path / "predict.png").exists()
+
+
+def test_the_picture_function_never_replaces_a_file_unless_asked(tmp_path):
+    from deconvkit.train.pictures import predictions_picture
+    images = np.random.default_rng(0).random((2, 3, 16, 16))
+    predictions = np.zeros((2, 16, 16), dtype=int)
+    path = tmp_path / "p.png"
+    path.write_bytes(b"keep")
+    with pytest.raises(ValueError, match="would overwrite"):
+        predictions_picture(images, predictions, path)
+    assert path.read_bytes() == b"keep"
+    predictions_picture(images, predictions, path, overwrite=True)
+    assert path.read_bytes()[:4] == b"\x89PNG"

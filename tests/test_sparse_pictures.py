@@ -44,7 +44,7 @@ def test_the_png_is_drawn_and_never_overwritten_by_surprise(tmp_path):
     from PIL import Image
     pixels = np.asarray(Image.open(path).convert("L"), dtype=float)
     assert pixels.shape[0] > 200 and pixels.std() > 10
-    with pytest.raises(ValueError, match="exists; give overwrite=True"):
+    with pytest.raises(ValueError, match="would overwrite"):
         draw_learned(path, filters, image, z, image)
     draw_learned(path, filters, image, z, image, overwrite=True)
 

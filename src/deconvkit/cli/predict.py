@@ -144,7 +144,8 @@ def run(args) -> int:
         captions = [f"IoU {m:.2f}, acc. {a:.2f}" for a, m in per_image]
     out.parent.mkdir(parents=True, exist_ok=True)
     predictions_picture(images, predictions, out, truth=truth, captions=captions,
-                        kernels=upsampling_kernel(model), title=f"{name}: {source}")
+                        kernels=upsampling_kernel(model), title=f"{name}: {source}",
+                        overwrite=args.overwrite)
     write(f"wrote {out}\n")
     return 0
 

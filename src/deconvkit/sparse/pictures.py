@@ -3,6 +3,7 @@ and its reconstruction ``D z`` (the ``viz`` extra, matplotlib)."""
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -71,7 +72,8 @@ def draw_learned(path, filters, image, z, reconstruction, *, parts=None, title="
     Parameters
     ----------
     path : str or Path
-        The PNG to write; an existing file is refused unless ``overwrite``.
+        The PNG to write; an existing file is refused (``ValueError``) unless
+        ``overwrite``.
     filters : (K, C, kh, kw) ndarray
     image : (H, W) ndarray
         What was coded (e.g. the high-passed image plus its smooth part).
@@ -94,10 +96,9 @@ def draw_learned(path, filters, image, z, reconstruction, *, parts=None, title="
     Path
     """
     from ..explain.draw import require_matplotlib
+    from ..explain.pictures import check_target
 
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise ValueError(f"path: {str(path)!r} exists; give overwrite=True to replace it")
+    path = check_target(path, overwrite)
     Figure, Canvas = require_matplotlib()
     z = np.asarray(z)
     chosen = strongest_maps(z, maps)
@@ -118,7 +119,10 @@ def draw_learned(path, filters, image, z, reconstruction, *, parts=None, title="
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    with open(path, "wb" if overwrite else "xb") as f:   # "xb": never replace a file
+        f.write(buffer.getvalue())                       # that appeared meanwhile
     return path
 
 

@@ -8,6 +8,7 @@ upsampling kernel next to the bilinear kernel. Needs matplotlib
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,7 @@ def _kernel_panels(axes, kernels):
 
 
 def predictions_picture(images, predictions, path, *, truth=None, captions=None,
-                        kernels=None, title="") -> Path:
+                        kernels=None, title="", overwrite=False) -> Path:
     """Draw input, ground truth and prediction of every image to ``path`` (PNG).
 
     Parameters
@@ -113,6 +114,8 @@ def predictions_picture(images, predictions, path, *, truth=None, captions=None,
     kernels : dict, optional
         :func:`upsampling_kernel` of the model: a column of kernel panels on the right.
     title : str
+    overwrite : bool
+        Replace an existing file; otherwise an existing ``path`` raises ``ValueError``.
 
     Returns
     -------
@@ -123,6 +126,9 @@ def predictions_picture(images, predictions, path, *, truth=None, captions=None,
     One column per image; rows input / ground truth / prediction, the classes'
     colours (:data:`deconvkit.datasets.PALETTE`) in a legend underneath.
     """
+    from ..explain.pictures import check_target
+
+    path = check_target(path, overwrite)
     plt = require_matplotlib()
     from matplotlib.patches import Patch
 
@@ -151,8 +157,12 @@ def predictions_picture(images, predictions, path, *, truth=None, captions=None,
                frameon=False)
     if title:
         fig.suptitle(title, fontsize=8.5)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=120)
+    finally:
+        plt.close(fig)
+    with open(path, "wb" if overwrite else "xb") as f:   # "xb": never replace a file
+        f.write(buffer.getvalue())
     return path
