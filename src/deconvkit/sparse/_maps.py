@@ -21,7 +21,7 @@ import scipy.fft
 
 from ..functional._layout import POOL
 
-__all__ = ["BLOCK_BYTES", "blocks", "threads", "run", "scratch", "sum_squares", "dot",
+__all__ = ["BLOCK_BYTES", "blocks", "threads", "run", "accumulate", "scratch", "sum_squares", "dot",
            "rfft", "irfft", "synthesize", "analyse",
            "shrink_into"]
 
@@ -53,12 +53,43 @@ def run(fn, parts):
     inline, else 1). Inline, on one thread, when called from a thread of the pool itself
     (a solve inside a pooled task must not wait for the pool)."""
     threads, executor = POOL.take()
-    if threading.current_thread().name.startswith("deconvkit"):
+    if _on_pool():
         threads, executor = 1, None              # already on the pool: no nested waits
     if executor is None or len(parts) == 1:
         return [fn(part, threads) for part in parts]
     jobs = [executor.submit(fn, part, 1) for part in parts]
     return [job.result() for job in jobs]
+
+
+def _on_pool():
+    """Whether the calling thread is one of the pool's."""
+    return threading.current_thread().name.startswith("deconvkit")
+
+
+def accumulate(fn, parts, shape, dtype, n_sums=0):
+    """Run ``fn(part, workers, acc, sums)`` on every part and return the total
+    ``(acc, sums)``: ``acc`` of ``shape`` and ``dtype``, ``sums`` float64 of ``n_sums``,
+    each part adding its share into them.
+
+    The same bits on every call: the parts are dealt in turn to a fixed number of groups
+    (one per thread of the pool, one inline), each group adds its parts in order into its
+    own zeroed ``acc`` and ``sums``, and the groups' totals are added in group order, not
+    in the order the threads finish. Memory: one ``acc`` per thread.
+    """
+    threads, executor = POOL.take()
+    groups = 1 if executor is None or _on_pool() else max(1, min(threads, len(parts)))
+
+    def group(j, workers):
+        acc, sums = np.zeros(shape, dtype), np.zeros(n_sums)
+        for part in parts[j::groups]:
+            fn(part, workers, acc, sums)
+        return acc, sums
+    totals = run(group, list(range(groups)))
+    acc, sums = totals[0]
+    for more, more_sums in totals[1:]:
+        acc += more
+        sums += more_sums
+    return acc, sums
 
 
 _LOCAL = threading.local()

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import math
 
-import threading
-
 import numpy as np
 
 from . import _maps
@@ -126,20 +124,14 @@ def _circular_step(D, rwf, arrays, beta, L, lam, nonneg):
     """The new maps (into ``arrays[2]``) from ``z``, ``z_prev`` and the spectrum of the
     residual at the extrapolated point; returns the spectrum of ``D z_new`` and the sums
     (restart test, ``||z_new - z||²``, ``||z_new||²``, ``l1``, nonzeros)."""
-    partials = {}
-
-    def part(block, workers):
-        acc = partials.get(threading.get_ident())
-        if acc is None:
-            acc = partials[threading.get_ident()] = (
-                np.zeros(rwf.shape, D.spectrum.dtype), np.zeros(5))
-        _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, acc)
-    _maps.run(part, D.blocks(rwf.shape[0]))
-    zf, sums = (sum(values) for values in zip(*partials.values()))
+    def part(block, workers, zf, sums):
+        _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, zf, sums)
+    zf, sums = _maps.accumulate(part, D.blocks(rwf.shape[0]), rwf.shape,
+                                D.spectrum.dtype, 5)
     return zf, sums.tolist()
 
 
-def _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, acc):
+def _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, zf, sums):
     ns, ks = block
     z, z_prev, z_new = (a[ns, ks] for a in arrays)
     gf = _maps.analyse(D._spectrum_conj[ks], rwf[ns],
@@ -157,13 +149,12 @@ def _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, acc):
     work = _maps.scratch("work", z.shape, z.dtype)
     np.subtract(w, z_new, out=step)
     np.subtract(z_new, z, out=work)
-    sums = acc[1]
     sums[0] += _maps.dot(step, work)
     sums[1] += _maps.sum_squares(work)
     sums[2] += _maps.sum_squares(z_new)
     sums[3] += float(np.abs(z_new, out=work).sum(dtype=np.float64))
     sums[4] += np.count_nonzero(z_new)
-    _maps.synthesize(D.spectrum[ks], _maps.rfft(z_new, D.spatial, workers), acc[0][ns])
+    _maps.synthesize(D.spectrum[ks], _maps.rfft(z_new, D.spatial, workers), zf[ns])
 
 
 def _append(history, f, sparsity, r, scale):
