@@ -115,15 +115,13 @@ class SynthesisOperator:
         """``D z``: ``(N, K, *spatial') -> (N, C, *spatial)``."""
         if self.boundary == "zero":
             return self._op.adjoint(z)
-        zf = np.zeros((z.shape[0],) + self.spectrum.shape[1:], self.spectrum.dtype)
 
-        def part(block, workers):
+        def part(block, workers, zf, sums):
             ns, ks = block
-            acc = np.zeros_like(zf[ns])
-            return ns, _maps.synthesize(self.spectrum[ks],
-                                        _maps.rfft(z[ns, ks], self.spatial, workers), acc)
-        for ns, acc in _maps.run(part, self.blocks(z.shape[0])):
-            zf[ns] += acc
+            _maps.synthesize(self.spectrum[ks], _maps.rfft(z[ns, ks], self.spatial, workers),
+                             zf[ns])
+        zf, _ = _maps.accumulate(part, self.blocks(z.shape[0]),
+                                 (z.shape[0],) + self.spectrum.shape[1:], self.spectrum.dtype)
         return self.irfft(zf)
 
     def adjoint(self, r):
