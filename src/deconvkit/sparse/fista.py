@@ -50,7 +50,7 @@ def fista(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init=None):
         z = np.zeros(y.shape[:1] + D.code_shape, y.dtype)
         r = -y                                    # D 0 - y, never written into
     else:
-        z = init
+        z = init.copy()                           # never the caller's array
         r = D.forward(z) - y
     z_prev, r_prev = z, r
     f = objective_terms(r, z, lam)
