@@ -275,3 +275,19 @@ def test_circular_forward_keeps_one_spectrum_per_thread_not_per_block():
             tracemalloc.stop()
     np.testing.assert_allclose(x, circular_by_wrapping(z, d), atol=1e-9)
     assert peak < 12 * spectrum_bytes, peak / spectrum_bytes
+
+
+@pytest.mark.parametrize("method", ["fista", "admm"])
+def test_threads_keep_no_work_array_larger_than_the_bound(method, monkeypatch):
+    """After a solve (one block, on the calling thread), the work arrays the thread keeps
+    for the next solve are all within ``SCRATCH_BYTES``."""
+    monkeypatch.setattr(_maps, "SCRATCH_BYTES", 20000, raising=False)
+    monkeypatch.setattr(_maps._LOCAL, "arrays", {}, raising=False)   # earlier tests' arrays
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal((1, 1, 64, 64))
+    d = rng.standard_normal((4, 1, 3, 3))
+    assert len(SynthesisOperator(d, (1, 64, 64), boundary="circular").blocks(1)) == 1
+    z = code(y, d, 0.1, boundary="circular", method=method, iterations=3, tol=0)
+    assert np.count_nonzero(z)
+    kept = getattr(_maps._LOCAL, "arrays", {})
+    assert all(a.nbytes <= 20000 for a in kept.values()), [a.nbytes for a in kept.values()]

@@ -21,12 +21,16 @@ import scipy.fft
 
 from ..functional._layout import POOL
 
-__all__ = ["BLOCK_BYTES", "blocks", "threads", "run", "accumulate", "scratch", "sum_squares", "dot",
+__all__ = ["BLOCK_BYTES", "SCRATCH_BYTES", "blocks", "threads", "run", "accumulate", "scratch", "sum_squares", "dot",
            "rfft", "irfft", "synthesize", "analyse",
            "shrink_into"]
 
 BLOCK_BYTES = 1 << 21
 """Spectrum bytes of one block: about one 512 x 512 complex128 map (L2 is 2 MiB here)."""
+
+SCRATCH_BYTES = 4 * BLOCK_BYTES
+"""The largest work array :func:`scratch` keeps for the next call; larger ones (a block
+of one map larger than a block) are allocated afresh each time, not held by the thread."""
 
 
 def blocks(n, k, map_bytes):
@@ -96,14 +100,19 @@ _LOCAL = threading.local()
 
 
 def scratch(name, shape, dtype):
-    """A work array of this thread, kept between calls (uninitialised). Saves the page
-    faults of a fresh allocation per block (most costly in a virtual machine)."""
+    """A work array of this thread (uninitialised), kept between calls when no larger
+    than :data:`SCRATCH_BYTES`. Saves the page faults of a fresh allocation per block
+    (most costly in a virtual machine); the bound keeps a thread from holding on to a
+    large array after the solve."""
     store = getattr(_LOCAL, "arrays", None)
     if store is None:
         store = _LOCAL.arrays = {}
     a = store.get(name)
     if a is None or a.shape != tuple(shape) or a.dtype != dtype:
-        a = store[name] = np.empty(shape, dtype)
+        store.pop(name, None)
+        a = np.empty(shape, dtype)
+        if a.nbytes <= SCRATCH_BYTES:
+            store[name] = a
     return a
 
 
