@@ -100,10 +100,6 @@ class SynthesisOperator:
         """``D`` on spectra: ``(N, K, *F) -> (N, C, *F)``."""
         return np.einsum("kc...,nk...->nc...", self.spectrum, zf)
 
-    def adjoint_f(self, rf):
-        """``Dᵀ`` on spectra: ``(N, C, *F) -> (N, K, *F)``."""
-        return np.einsum("kc...,nc...->nk...", self._spectrum_conj, rf)
-
     def gram(self):
         """``M Mᴴ`` per frequency, ``(C, C, *F)``, ``M = spectrum[:, :, f].T`` (C x K)."""
         if self._gram is None:
