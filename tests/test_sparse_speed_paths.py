@@ -291,3 +291,25 @@ def test_threads_keep_no_work_array_larger_than_the_bound(method, monkeypatch):
     assert np.count_nonzero(z)
     kept = getattr(_maps._LOCAL, "arrays", {})
     assert all(a.nbytes <= 20000 for a in kept.values()), [a.nbytes for a in kept.values()]
+
+
+def test_nested_runs_are_told_by_the_pool_not_by_the_thread_name():
+    """A caller's own thread named like the pool's still gets the pool; a task of the
+    pool runs its parts inline."""
+    import threading
+    from deconvkit.functional._layout import POOL
+    if POOL.take()[1] is None:
+        pytest.skip("one thread")
+
+    def where(part, workers):
+        return threading.get_ident(), workers
+    found = []
+    caller = threading.Thread(target=lambda: found.append(
+        (threading.get_ident(), _maps.run(where, [0, 1]))), name="deconvkit-user")
+    caller.start()
+    caller.join()
+    ident, places = found[0]
+    assert all(w == 1 and t != ident for t, w in places)
+    inside = POOL.take()[1].submit(lambda: (threading.get_ident(), _maps.run(where, [0, 1])))
+    ident, places = inside.result(timeout=60)
+    assert places == [(ident, 1), (ident, 1)]

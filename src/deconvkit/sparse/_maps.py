@@ -19,7 +19,7 @@ import threading
 import numpy as np
 import scipy.fft
 
-from ..functional._layout import POOL
+from ..functional._layout import POOL, on_pool
 
 __all__ = ["BLOCK_BYTES", "SCRATCH_BYTES", "blocks", "threads", "run", "accumulate", "scratch", "sum_squares", "dot",
            "rfft", "irfft", "synthesize", "analyse",
@@ -57,17 +57,12 @@ def run(fn, parts):
     inline, else 1). Inline, on one thread, when called from a thread of the pool itself
     (a solve inside a pooled task must not wait for the pool)."""
     threads, executor = POOL.take()
-    if _on_pool():
+    if on_pool():
         threads, executor = 1, None              # already on the pool: no nested waits
     if executor is None or len(parts) == 1:
         return [fn(part, threads) for part in parts]
     jobs = [executor.submit(fn, part, 1) for part in parts]
     return [job.result() for job in jobs]
-
-
-def _on_pool():
-    """Whether the calling thread is one of the pool's."""
-    return threading.current_thread().name.startswith("deconvkit")
 
 
 def accumulate(fn, parts, shape, dtype, n_sums=0):
@@ -81,7 +76,7 @@ def accumulate(fn, parts, shape, dtype, n_sums=0):
     in the order the threads finish. Memory: one ``acc`` per thread.
     """
     threads, executor = POOL.take()
-    groups = 1 if executor is None or _on_pool() else max(1, min(threads, len(parts)))
+    groups = 1 if executor is None or on_pool() else max(1, min(threads, len(parts)))
 
     def group(j, workers):
         acc, sums = np.zeros(shape, dtype), np.zeros(n_sums)
