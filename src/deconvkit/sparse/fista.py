@@ -69,13 +69,13 @@ def fista(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init=None):
             if not beta:
                 L *= 2.0                          # a plain step went up: L was too small
             z_prev, r_prev, t = z, r, 1.0
-            _record(history, f, z, r, scale)
+            _record(history, f, np.count_nonzero(z) / z.size, r, scale)
             continue
         restart = float(np.vdot(w - z_new, z_new - z).real) > 0
         change = float(np.linalg.norm(z_new - z))
         z_prev, r_prev, z, r, f = z, r, z_new, r_new, f_new
         t = 1.0 if restart else t_next
-        _record(history, f, z, r, scale)
+        _record(history, f, np.count_nonzero(z) / z.size, r, scale)
         if change <= tol * (float(np.linalg.norm(z)) or 1.0):
             break
     history["L"] = L
@@ -108,12 +108,12 @@ def _fista_circular(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init
             if not beta:
                 L *= 2.0
             r_prev, t = r, 1.0
-            _append(history, f, nonzero / z.size, r, scale)
+            _record(history, f, nonzero / z.size, r, scale)
             continue
         z_prev, z, z_new = z, z_new, z_prev
         r_prev, r, f, nonzero = r, r_new, f_new, sums[4]
         t = 1.0 if sums[0] > 0 else t_next
-        _append(history, f, nonzero / z.size, r, scale)
+        _record(history, f, nonzero / z.size, r, scale)
         if math.sqrt(sums[1]) <= tol * (math.sqrt(sums[2]) or 1.0):
             break
     history["L"] = L
@@ -157,13 +157,8 @@ def _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, zf, sums)
     _maps.synthesize(D.spectrum[ks], _maps.rfft(z_new, D.spatial, workers), zf[ns])
 
 
-def _append(history, f, sparsity, r, scale):
+def _record(history, f, sparsity, r, scale):
+    """Append the objective, the fraction of nonzeros and ``||r|| / scale``."""
     history["objective"].append(f)
     history["sparsity"].append(sparsity)
     history["residual"].append(math.sqrt(_maps.sum_squares(r)) / scale)
-
-
-def _record(history, f, z, r, scale):
-    history["objective"].append(f)
-    history["sparsity"].append(np.count_nonzero(z) / z.size)
-    history["residual"].append(float(np.linalg.norm(r)) / scale)
