@@ -262,3 +262,20 @@ def test_reaches_sporcos_objective():
         _, info = code(y, d, LAM, boundary="circular", method=method, iterations=500, tol=0,
                        full_output=True)
         assert info["objective"][-1] <= reported * (1 + 1e-3)
+
+
+@pytest.mark.parametrize("boundary, method",
+                         [("zero", "fista"), ("circular", "fista"), ("circular", "admm")])
+@pytest.mark.parametrize("iterations", [0, 2])
+def test_code_never_returns_or_writes_init(boundary, method, iterations):
+    """The result is a new array whatever the path (zero steps, all steps rejected)."""
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((1, 1, 12, 12))
+    d = rng.standard_normal((3, 1, 3, 3))
+    shape = (1, 3, 10, 10) if boundary == "zero" else (1, 3, 12, 12)
+    init = rng.standard_normal(shape) * 100          # far off: steps may be rejected
+    saved = init.copy()
+    z = code(y, d, 1e3, init=init, iterations=iterations, boundary=boundary, method=method)
+    assert z is not init and not np.shares_memory(z, init)
+    z[...] = 7.0
+    np.testing.assert_array_equal(init, saved)

@@ -12,6 +12,7 @@ from hypothesis import given, settings, strategies as st
 from deconvkit.sparse import SynthesisOperator, code
 from deconvkit.sparse import _maps
 from deconvkit.sparse.fista import fista
+from deconvkit.sparse.operators import circular_by_wrapping
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
@@ -230,3 +231,85 @@ def test_a_solve_inside_the_pool_runs_inline_and_gives_the_same_result():
     expected = solve()
     for z in results:
         np.testing.assert_allclose(z, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["fista", "admm"])
+def test_repeated_solves_on_several_blocks_are_bitwise_equal(method):
+    """The per-block sums are added in block order, not in the order the threads
+    finish: repeated solves give the same bits (then learn(seed=...) repeats too)."""
+    from deconvkit.functional._layout import POOL
+    if POOL.take()[1] is None:
+        pytest.skip("one thread")
+    rng = np.random.default_rng(5)
+    y = rng.standard_normal((2, 1, 48, 48))
+    d = rng.standard_normal((12, 1, 5, 5))
+    d /= np.linalg.norm(d.reshape(12, -1), axis=1)[:, None, None, None]
+    with blocks_of_one_map():
+        D = SynthesisOperator(d, y.shape[1:], boundary="circular")
+        assert len(D.blocks(2)) == 24
+        zs = [code(y, d, 0.1, boundary="circular", method=method, iterations=15, tol=0)
+              for _ in range(6)]
+        forwards = [D.forward(zs[0]) for _ in range(6)]
+    for z in zs[1:]:
+        assert np.array_equal(z, zs[0])
+    for x in forwards[1:]:
+        assert np.array_equal(x, forwards[0])
+
+
+def test_circular_forward_keeps_one_spectrum_per_thread_not_per_block():
+    """``D z`` on 64 blocks of one map: the peak of NumPy's allocations stays within a
+    few spectra of ``D z`` (one per thread), not one per block (tracemalloc)."""
+    import tracemalloc
+    rng = np.random.default_rng(2)
+    d = rng.standard_normal((64, 1, 3, 3))
+    z = rng.standard_normal((1, 64, 64, 64))
+    D = SynthesisOperator(d, (1, 64, 64), boundary="circular")
+    spectrum_bytes = D.map_bytes                          # one (1, 1, 64, 33) spectrum
+    with blocks_of_one_map():
+        assert len(D.blocks(1)) == 64
+        tracemalloc.start()
+        try:
+            x = D.forward(z)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    np.testing.assert_allclose(x, circular_by_wrapping(z, d), atol=1e-9)
+    assert peak < 12 * spectrum_bytes, peak / spectrum_bytes
+
+
+@pytest.mark.parametrize("method", ["fista", "admm"])
+def test_threads_keep_no_work_array_larger_than_the_bound(method, monkeypatch):
+    """After a solve (one block, on the calling thread), the work arrays the thread keeps
+    for the next solve are all within ``SCRATCH_BYTES``."""
+    monkeypatch.setattr(_maps, "SCRATCH_BYTES", 20000, raising=False)
+    monkeypatch.setattr(_maps._LOCAL, "arrays", {}, raising=False)   # earlier tests' arrays
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal((1, 1, 64, 64))
+    d = rng.standard_normal((4, 1, 3, 3))
+    assert len(SynthesisOperator(d, (1, 64, 64), boundary="circular").blocks(1)) == 1
+    z = code(y, d, 0.1, boundary="circular", method=method, iterations=3, tol=0)
+    assert np.count_nonzero(z)
+    kept = getattr(_maps._LOCAL, "arrays", {})
+    assert all(a.nbytes <= 20000 for a in kept.values()), [a.nbytes for a in kept.values()]
+
+
+def test_nested_runs_are_told_by_the_pool_not_by_the_thread_name():
+    """A caller's own thread named like the pool's still gets the pool; a task of the
+    pool runs its parts inline."""
+    import threading
+    from deconvkit.functional._layout import POOL
+    if POOL.take()[1] is None:
+        pytest.skip("one thread")
+
+    def where(part, workers):
+        return threading.get_ident(), workers
+    found = []
+    caller = threading.Thread(target=lambda: found.append(
+        (threading.get_ident(), _maps.run(where, [0, 1]))), name="deconvkit-user")
+    caller.start()
+    caller.join()
+    ident, places = found[0]
+    assert all(w == 1 and t != ident for t, w in places)
+    inside = POOL.take()[1].submit(lambda: (threading.get_ident(), _maps.run(where, [0, 1])))
+    ident, places = inside.result(timeout=60)
+    assert places == [(ident, 1), (ident, 1)]

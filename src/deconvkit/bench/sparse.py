@@ -125,7 +125,7 @@ def agreement(y, d, iterations=10):
             objective(y, d, _sporco_code(solver, y, d), LAM, boundary="circular"))
 
 
-def _runners(y, d, equal, have_sporco):
+def _runners(y, d, have_sporco):
     y32, d32 = y.astype(np.float32), d.astype(np.float32)
     runners = {}
     if have_sporco:
@@ -152,7 +152,7 @@ def run(quick=False, rounds=3, block_time=0.0, log=sys.stderr):
         have_sporco = True
     except ImportError:
         have_sporco, sporco_version = False, None
-    runners = _runners(y, d, equal, have_sporco)
+    runners = _runners(y, d, have_sporco)
     print(f"equal iterations ({equal}), {rounds} rounds ...", file=log, flush=True)
     per_call = _time_interleaved({k: (lambda f=f: f(equal)) for k, f in runners.items()},
                                  rounds, block_time)

@@ -292,8 +292,22 @@ class _Pool:
         with self._lock:
             if self._executor is None and self._threads > 1:
                 from concurrent.futures import ThreadPoolExecutor
-                self._executor = ThreadPoolExecutor(self._threads, "deconvkit")
+                self._executor = ThreadPoolExecutor(self._threads, "deconvkit",
+                                                    initializer=_mark_worker)
             return self._threads, self._executor
+
+
+_WORKER = threading.local()
+
+
+def _mark_worker():
+    _WORKER.on_pool = True
+
+
+def on_pool():
+    """Whether the calling thread is one of the pool's workers (a task of the pool must
+    not wait for the pool)."""
+    return getattr(_WORKER, "on_pool", False)
 
 
 POOL = _Pool(min(2, os.cpu_count() or 1))

@@ -19,14 +19,18 @@ import threading
 import numpy as np
 import scipy.fft
 
-from ..functional._layout import POOL
+from ..functional._layout import POOL, on_pool
 
-__all__ = ["BLOCK_BYTES", "blocks", "threads", "run", "scratch", "sum_squares", "dot",
+__all__ = ["BLOCK_BYTES", "SCRATCH_BYTES", "blocks", "threads", "run", "accumulate", "scratch", "sum_squares", "dot",
            "rfft", "irfft", "synthesize", "analyse",
            "shrink_into"]
 
 BLOCK_BYTES = 1 << 21
 """Spectrum bytes of one block: about one 512 x 512 complex128 map (L2 is 2 MiB here)."""
+
+SCRATCH_BYTES = 4 * BLOCK_BYTES
+"""The largest work array :func:`scratch` keeps for the next call; larger ones (a block
+of one map larger than a block) are allocated afresh each time, not held by the thread."""
 
 
 def blocks(n, k, map_bytes):
@@ -53,7 +57,7 @@ def run(fn, parts):
     inline, else 1). Inline, on one thread, when called from a thread of the pool itself
     (a solve inside a pooled task must not wait for the pool)."""
     threads, executor = POOL.take()
-    if threading.current_thread().name.startswith("deconvkit"):
+    if on_pool():
         threads, executor = 1, None              # already on the pool: no nested waits
     if executor is None or len(parts) == 1:
         return [fn(part, threads) for part in parts]
@@ -61,18 +65,49 @@ def run(fn, parts):
     return [job.result() for job in jobs]
 
 
+def accumulate(fn, parts, shape, dtype, n_sums=0):
+    """Run ``fn(part, workers, acc, sums)`` on every part and return the total
+    ``(acc, sums)``: ``acc`` of ``shape`` and ``dtype``, ``sums`` float64 of ``n_sums``,
+    each part adding its share into them.
+
+    The same bits on every call: the parts are dealt in turn to a fixed number of groups
+    (one per thread of the pool, one inline), each group adds its parts in order into its
+    own zeroed ``acc`` and ``sums``, and the groups' totals are added in group order, not
+    in the order the threads finish. Memory: one ``acc`` per thread.
+    """
+    threads, executor = POOL.take()
+    groups = 1 if executor is None or on_pool() else max(1, min(threads, len(parts)))
+
+    def group(j, workers):
+        acc, sums = np.zeros(shape, dtype), np.zeros(n_sums)
+        for part in parts[j::groups]:
+            fn(part, workers, acc, sums)
+        return acc, sums
+    totals = run(group, list(range(groups)))
+    acc, sums = totals[0]
+    for more, more_sums in totals[1:]:
+        acc += more
+        sums += more_sums
+    return acc, sums
+
+
 _LOCAL = threading.local()
 
 
 def scratch(name, shape, dtype):
-    """A work array of this thread, kept between calls (uninitialised). Saves the page
-    faults of a fresh allocation per block (most costly in a virtual machine)."""
+    """A work array of this thread (uninitialised), kept between calls when no larger
+    than :data:`SCRATCH_BYTES`. Saves the page faults of a fresh allocation per block
+    (most costly in a virtual machine); the bound keeps a thread from holding on to a
+    large array after the solve."""
     store = getattr(_LOCAL, "arrays", None)
     if store is None:
         store = _LOCAL.arrays = {}
     a = store.get(name)
     if a is None or a.shape != tuple(shape) or a.dtype != dtype:
-        a = store[name] = np.empty(shape, dtype)
+        store.pop(name, None)
+        a = np.empty(shape, dtype)
+        if a.nbytes <= SCRATCH_BYTES:
+            store[name] = a
     return a
 
 

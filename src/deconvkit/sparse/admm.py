@@ -26,7 +26,6 @@ iteration costs one forward and one inverse real FFT of the ``K`` maps, as SPORC
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 
@@ -117,16 +116,10 @@ class _State:
         """One iteration on all blocks; returns the sums (``l1``, nonzeros and, with
         ``tests``, the norms of the residuals) and leaves the new ``M û`` and ``M v̂`` in
         ``mu`` and ``mv``."""
-        partials = {}                                     # per thread: M û, sums
-
-        def part(block, workers):
-            acc = partials.get(threading.get_ident())
-            if acc is None:
-                acc = partials[threading.get_ident()] = (np.zeros_like(self.mu),
-                                                         np.zeros(len(SUMS)))
-            _block_step(self, block, a, threshold, nonneg, rescale, tests, workers, acc)
-        _maps.run(part, self.D.blocks(self.u.shape[0]))
-        mu, sums = (sum(values) for values in zip(*partials.values()))
+        def part(block, workers, mu, sums):
+            _block_step(self, block, a, threshold, nonneg, rescale, tests, workers, mu, sums)
+        mu, sums = _maps.accumulate(part, self.D.blocks(self.u.shape[0]), self.mu.shape,
+                                    self.mu.dtype, len(SUMS))
         # M v̂ follows from channel sums alone: v̂' = v̂ + R x̂ + (1 - R) û - û' with
         # M x̂ = G a + M û - M v̂ gives M v̂' = (1 - R) M v̂ + R G a + M û - M û'
         # (the factor 1 - R = -0.8 damps rounding).
@@ -141,9 +134,9 @@ class _State:
 SUMS = ("x", "u", "x_u", "du", "v", "l1", "nonzero")
 
 
-def _block_step(state, block, a, threshold, nonneg, rescale, tests, workers, acc):
+def _block_step(state, block, a, threshold, nonneg, rescale, tests, workers, mu, sums):
     """The x, relaxation, u and v steps on one block of maps, in place; adds the block's
-    ``M û`` and :data:`SUMS` (the norms only with ``tests``) to ``acc``."""
+    ``M û`` to ``mu`` and its :data:`SUMS` (the norms only with ``tests``) to ``sums``."""
     D, (ns, ks) = state.D, block
     u, v, uf, vf = (arr[ns, ks] for arr in (state.u, state.v, state.uf, state.vf))
     if rescale != 1.0:
@@ -160,7 +153,6 @@ def _block_step(state, block, a, threshold, nonneg, rescale, tests, workers, acc
     np.multiply(x, RELAX, out=t)
     t += np.multiply(u, 1.0 - RELAX, out=work)            # relaxed x
     t += v                                                # relaxed x + v
-    sums = acc[1]
     if tests:
         u_new = _maps.shrink_into(t, threshold, nonneg, _maps.scratch("u", u.shape, u.dtype),
                                   rest=v)                 # v + relaxed x - u
@@ -177,7 +169,7 @@ def _block_step(state, block, a, threshold, nonneg, rescale, tests, workers, acc
     sums[6] += np.count_nonzero(u)
     uf[...] = _maps.rfft(u, D.spatial, workers)
     vf -= uf                                              # ... - û
-    _maps.synthesize(D.spectrum[ks], uf, acc[0][ns])
+    _maps.synthesize(D.spectrum[ks], uf, mu[ns])
 
 
 def _rho_factor(primal, dual, xi):

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import math
 
-import threading
-
 import numpy as np
 
 from . import _maps
@@ -52,7 +50,7 @@ def fista(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init=None):
         z = np.zeros(y.shape[:1] + D.code_shape, y.dtype)
         r = -y                                    # D 0 - y, never written into
     else:
-        z = init
+        z = init.copy()                           # never the caller's array
         r = D.forward(z) - y
     z_prev, r_prev = z, r
     f = objective_terms(r, z, lam)
@@ -71,13 +69,13 @@ def fista(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init=None):
             if not beta:
                 L *= 2.0                          # a plain step went up: L was too small
             z_prev, r_prev, t = z, r, 1.0
-            _record(history, f, z, r, scale)
+            _record(history, f, np.count_nonzero(z) / z.size, r, scale)
             continue
         restart = float(np.vdot(w - z_new, z_new - z).real) > 0
         change = float(np.linalg.norm(z_new - z))
         z_prev, r_prev, z, r, f = z, r, z_new, r_new, f_new
         t = 1.0 if restart else t_next
-        _record(history, f, z, r, scale)
+        _record(history, f, np.count_nonzero(z) / z.size, r, scale)
         if change <= tol * (float(np.linalg.norm(z)) or 1.0):
             break
     history["L"] = L
@@ -110,12 +108,12 @@ def _fista_circular(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init
             if not beta:
                 L *= 2.0
             r_prev, t = r, 1.0
-            _append(history, f, nonzero / z.size, r, scale)
+            _record(history, f, nonzero / z.size, r, scale)
             continue
         z_prev, z, z_new = z, z_new, z_prev
         r_prev, r, f, nonzero = r, r_new, f_new, sums[4]
         t = 1.0 if sums[0] > 0 else t_next
-        _append(history, f, nonzero / z.size, r, scale)
+        _record(history, f, nonzero / z.size, r, scale)
         if math.sqrt(sums[1]) <= tol * (math.sqrt(sums[2]) or 1.0):
             break
     history["L"] = L
@@ -126,20 +124,14 @@ def _circular_step(D, rwf, arrays, beta, L, lam, nonneg):
     """The new maps (into ``arrays[2]``) from ``z``, ``z_prev`` and the spectrum of the
     residual at the extrapolated point; returns the spectrum of ``D z_new`` and the sums
     (restart test, ``||z_new - z||²``, ``||z_new||²``, ``l1``, nonzeros)."""
-    partials = {}
-
-    def part(block, workers):
-        acc = partials.get(threading.get_ident())
-        if acc is None:
-            acc = partials[threading.get_ident()] = (
-                np.zeros(rwf.shape, D.spectrum.dtype), np.zeros(5))
-        _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, acc)
-    _maps.run(part, D.blocks(rwf.shape[0]))
-    zf, sums = (sum(values) for values in zip(*partials.values()))
+    def part(block, workers, zf, sums):
+        _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, zf, sums)
+    zf, sums = _maps.accumulate(part, D.blocks(rwf.shape[0]), rwf.shape,
+                                D.spectrum.dtype, 5)
     return zf, sums.tolist()
 
 
-def _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, acc):
+def _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, zf, sums):
     ns, ks = block
     z, z_prev, z_new = (a[ns, ks] for a in arrays)
     gf = _maps.analyse(D._spectrum_conj[ks], rwf[ns],
@@ -157,22 +149,16 @@ def _fista_block(D, block, rwf, arrays, beta, L, lam, nonneg, workers, acc):
     work = _maps.scratch("work", z.shape, z.dtype)
     np.subtract(w, z_new, out=step)
     np.subtract(z_new, z, out=work)
-    sums = acc[1]
     sums[0] += _maps.dot(step, work)
     sums[1] += _maps.sum_squares(work)
     sums[2] += _maps.sum_squares(z_new)
     sums[3] += float(np.abs(z_new, out=work).sum(dtype=np.float64))
     sums[4] += np.count_nonzero(z_new)
-    _maps.synthesize(D.spectrum[ks], _maps.rfft(z_new, D.spatial, workers), acc[0][ns])
+    _maps.synthesize(D.spectrum[ks], _maps.rfft(z_new, D.spatial, workers), zf[ns])
 
 
-def _append(history, f, sparsity, r, scale):
+def _record(history, f, sparsity, r, scale):
+    """Append the objective, the fraction of nonzeros and ``||r|| / scale``."""
     history["objective"].append(f)
     history["sparsity"].append(sparsity)
     history["residual"].append(math.sqrt(_maps.sum_squares(r)) / scale)
-
-
-def _record(history, f, z, r, scale):
-    history["objective"].append(f)
-    history["sparsity"].append(np.count_nonzero(z) / z.size)
-    history["residual"].append(float(np.linalg.norm(r)) / scale)

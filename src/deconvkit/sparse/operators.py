@@ -100,10 +100,6 @@ class SynthesisOperator:
         """``D`` on spectra: ``(N, K, *F) -> (N, C, *F)``."""
         return np.einsum("kc...,nk...->nc...", self.spectrum, zf)
 
-    def adjoint_f(self, rf):
-        """``Dᵀ`` on spectra: ``(N, C, *F) -> (N, K, *F)``."""
-        return np.einsum("kc...,nc...->nk...", self._spectrum_conj, rf)
-
     def gram(self):
         """``M Mᴴ`` per frequency, ``(C, C, *F)``, ``M = spectrum[:, :, f].T`` (C x K)."""
         if self._gram is None:
@@ -115,15 +111,13 @@ class SynthesisOperator:
         """``D z``: ``(N, K, *spatial') -> (N, C, *spatial)``."""
         if self.boundary == "zero":
             return self._op.adjoint(z)
-        zf = np.zeros((z.shape[0],) + self.spectrum.shape[1:], self.spectrum.dtype)
 
-        def part(block, workers):
+        def part(block, workers, zf, sums):
             ns, ks = block
-            acc = np.zeros_like(zf[ns])
-            return ns, _maps.synthesize(self.spectrum[ks],
-                                        _maps.rfft(z[ns, ks], self.spatial, workers), acc)
-        for ns, acc in _maps.run(part, self.blocks(z.shape[0])):
-            zf[ns] += acc
+            _maps.synthesize(self.spectrum[ks], _maps.rfft(z[ns, ks], self.spatial, workers),
+                             zf[ns])
+        zf, _ = _maps.accumulate(part, self.blocks(z.shape[0]),
+                                 (z.shape[0],) + self.spectrum.shape[1:], self.spectrum.dtype)
         return self.irfft(zf)
 
     def adjoint(self, r):
