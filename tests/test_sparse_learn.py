@@ -242,3 +242,29 @@ def test_bad_images_name_expected_and_received():
         learn(np.full((1, 8, 8), np.nan), 2, 3, 0.1)
     with pytest.raises(TypeError, match="images must be real"):
         learn(np.zeros((1, 8, 8), complex), 2, 3, 0.1)
+
+
+def test_large_kernel_is_refused_before_anything_is_allocated():
+    import resource
+    y = np.random.default_rng(0).standard_normal((2, 1, 8, 8))
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, hard))   # a 10^10 probe cannot fit
+    try:
+        with pytest.raises(ValueError, match=r"filters of spatial size \(100000, 100000\) "
+                                             r"must fit"):
+            learn(y, 4, (10 ** 5, 10 ** 5), 0.1, iterations=1)
+        with pytest.raises(ValueError, match=r"must fit in the padded image"):
+            learn(y, 4, (10 ** 5, 10 ** 5), 0.1, iterations=1, boundary="zero")
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def test_objective_accumulates_float32_in_float64():
+    from deconvkit.sparse.learn import _objective
+    rng = np.random.default_rng(0)
+    y = (rng.standard_normal((4, 1, 64, 64)) * 100).astype(np.float32)
+    d = rng.standard_normal((8, 1, 5, 5)).astype(np.float32)
+    z = np.zeros((4, 8, 64, 64), np.float32)
+    model = dict(lam=0.1, stride=1, padding=0, boundary="circular")
+    exact = 0.5 * float(np.sum(y.astype(np.float64) ** 2))
+    assert abs(_objective(y, d, z, model) - exact) <= 1e-12 * exact
