@@ -200,3 +200,12 @@ def test_stack_errors_name_expected_and_received(fitted):
         net.reconstruct(np.zeros((1, 5, 16, 16)))
     with pytest.raises(ValueError, match=r"needs 1 switch arrays"):
         net.reconstruct(np.zeros((1, 8, 16, 16)), switches=[])
+
+
+def test_large_pooling_numbers_are_bounded_or_refused_before_allocating():
+    z = np.random.default_rng(0).standard_normal((1, 2, 4, 5))
+    for got, want in zip(max_pool(z, 10 ** 6), max_pool(z, (4, 5))):  # window: whole map
+        np.testing.assert_array_equal(got, want)
+    pooled, switches = max_pool(z, 2)
+    with pytest.raises(ValueError, match=r"unpooled maps .*shape=\(1000000, 1000000\)"):
+        max_unpool(pooled, switches, (10 ** 6, 10 ** 6))
