@@ -242,3 +242,72 @@ def test_bad_images_name_expected_and_received():
         learn(np.full((1, 8, 8), np.nan), 2, 3, 0.1)
     with pytest.raises(TypeError, match="images must be real"):
         learn(np.zeros((1, 8, 8), complex), 2, 3, 0.1)
+
+
+def test_large_kernel_is_refused_before_anything_is_allocated():
+    import resource
+    y = np.random.default_rng(0).standard_normal((2, 1, 8, 8))
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, hard))   # a 10^10 probe cannot fit
+    try:
+        with pytest.raises(ValueError, match=r"filters of spatial size \(100000, 100000\) "
+                                             r"must fit"):
+            learn(y, 4, (10 ** 5, 10 ** 5), 0.1, iterations=1)
+        with pytest.raises(ValueError, match=r"must fit in the padded image"):
+            learn(y, 4, (10 ** 5, 10 ** 5), 0.1, iterations=1, boundary="zero")
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def test_objective_accumulates_float32_in_float64():
+    from deconvkit.sparse.learn import _objective
+    rng = np.random.default_rng(0)
+    y = (rng.standard_normal((4, 1, 64, 64)) * 100).astype(np.float32)
+    d = rng.standard_normal((8, 1, 5, 5)).astype(np.float32)
+    z = np.zeros((4, 8, 64, 64), np.float32)
+    model = dict(lam=0.1, stride=1, padding=0, boundary="circular")
+    exact = 0.5 * float(np.sum(y.astype(np.float64) ** 2))
+    assert abs(_objective(y, d, z, model) - exact) <= 1e-12 * exact
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    d = np.random.default_rng(4).standard_normal((3, 1, 4, 4))
+    path = tmp_path / "dictionary"
+    save_filters(path, d)
+    before = path.read_bytes()
+
+    def fail(file, **arrays):
+        file.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez_compressed", fail)
+    with pytest.raises(OSError, match="disk full"):
+        save_filters(path, d * 2, overwrite=True)
+    assert os.listdir(tmp_path) == ["dictionary"] and path.read_bytes() == before
+    with pytest.raises(FileExistsError, match="overwrite=True"):   # refused before writing
+        save_filters(path, d * 2)
+    assert os.listdir(tmp_path) == ["dictionary"]
+
+
+def test_filter_step_ffts_use_the_library_thread_count(monkeypatch):
+    import scipy.fft
+
+    import deconvkit
+    from deconvkit.sparse.dictionary import update_filters
+    workers = []
+    for name in ("rfftn", "irfftn"):
+        real = getattr(scipy.fft, name)
+
+        def spy(*args, _real=real, **kwargs):
+            workers.append(kwargs.get("workers"))
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(scipy.fft, name, spy)
+    rng = np.random.default_rng(0)
+    y, z = rng.standard_normal((2, 1, 12, 12)), rng.standard_normal((2, 3, 12, 12))
+    previous = deconvkit.get_num_threads()
+    deconvkit.set_num_threads(1)
+    try:
+        update_filters(rng.standard_normal((3, 1, 3, 3)), z, y, iterations=2)
+    finally:
+        deconvkit.set_num_threads(previous)
+    assert workers and set(workers) == {1}, workers

@@ -131,7 +131,8 @@ def psnr(estimate, reference):
 
 def test_reconstruction_from_the_top_layer_through_both_operators(fitted):
     net, images = fitted
-    (z1, z2), (switches,) = net.infer(images, full_output=True)
+    (z1, z2), (switches,), shapes = net.infer(images, full_output=True)
+    assert shapes == [(32, 32)]
     assert z1.shape == (4, 8, 32, 32) and z2.shape == (4, 8, 16, 16)
     assert [d.shape for d in net.filters] == [(8, 1, 5, 5), (8, 8, 3, 3)]
     for d in net.filters:
@@ -149,7 +150,7 @@ def test_reconstruction_from_the_top_layer_through_both_operators(fitted):
 
 def test_pooling_switches_round_trip_inside_the_network(fitted):
     net, images = fitted
-    (z1, _), (switches,) = net.infer(images[:2], full_output=True)
+    (z1, _), (switches,), _ = net.infer(images[:2], full_output=True)
     pooled, sw = max_pool(z1, 2)
     np.testing.assert_array_equal(sw, switches)
     np.testing.assert_array_equal(max_pool(max_unpool(pooled, sw, z1.shape), 2)[0], pooled)
@@ -199,4 +200,57 @@ def test_stack_errors_name_expected_and_received(fitted):
     with pytest.raises(ValueError, match=r"maps of layer 2 must have shape \(N, 8, \*spatial\)"):
         net.reconstruct(np.zeros((1, 5, 16, 16)))
     with pytest.raises(ValueError, match=r"needs 1 switch arrays"):
-        net.reconstruct(np.zeros((1, 8, 16, 16)), switches=[])
+        net.reconstruct(np.zeros((1, 8, 16, 16)), switches=[], shapes=[])
+
+
+def test_large_pooling_numbers_are_bounded_or_refused_before_allocating():
+    z = np.random.default_rng(0).standard_normal((1, 2, 4, 5))
+    for got, want in zip(max_pool(z, 10 ** 6), max_pool(z, (4, 5))):  # window: whole map
+        np.testing.assert_array_equal(got, want)
+    pooled, switches = max_pool(z, 2)
+    with pytest.raises(ValueError, match=r"unpooled maps .*shape=\(1000000, 1000000\)"):
+        max_unpool(pooled, switches, (10 ** 6, 10 ** 6))
+
+
+TWO_SMALL = [dict(num_filters=2, kernel_size=3, lam=0.1)] * 2
+
+
+def test_switches_of_an_earlier_infer_unpool_in_their_own_plane():
+    rng = np.random.default_rng(0)
+    net = DeconvNet(TWO_SMALL, pool=2, seed=0, coding_iterations=5)
+    net.fit(rng.standard_normal((1, 1, 15, 15)), iterations=1)
+    codes, switches, shapes = net.infer(rng.standard_normal((1, 1, 15, 15)),
+                                        full_output=True)
+    assert shapes == [(15, 15)]                   # 15 is not 2 * 8: a partial window
+    right_after = net.reconstruct(codes[-1])
+    net.infer(rng.standard_normal((1, 1, 12, 12)))
+    later = net.reconstruct(codes[-1], switches, shapes)
+    np.testing.assert_array_equal(later, right_after)
+    with pytest.raises(ValueError, match="shapes must be given with switches"):
+        net.reconstruct(codes[-1], switches)
+    with pytest.raises(ValueError, match=r"shapes\[0\] must be the spatial shape .*got "
+                                         r"\(12, 12\)"):
+        net.reconstruct(codes[-1], switches, [(12, 12)])
+    with pytest.raises(ValueError, match="shapes is only used with switches"):
+        net.reconstruct(codes[-1], shapes=shapes)
+
+
+def test_pool_and_kernel_size_entries_are_checked_at_construction():
+    with pytest.raises(ValueError, match=r"pool must be >= 1 on every axis, got \(0,\)"):
+        DeconvNet(TWO_SMALL, pool=(0,))
+    with pytest.raises(TypeError, match=r"layers\[0\]\['kernel_size'\] must be an int or a "
+                                        r"sequence of 2 ints, got \(3, 'a'\)"):
+        DeconvNet([dict(num_filters=2, kernel_size=(3, "a"), lam=0.1)])
+    net = DeconvNet(TWO_SMALL, pool=(2, 2, 2))
+    with pytest.raises(ValueError, match=r"pool must be an int or 2 ints for images of "
+                                         r"shape \(1, 1, 8, 8\), got \(2, 2, 2\)"):
+        net.fit(np.zeros((1, 1, 8, 8)), iterations=1)
+
+
+def test_refit_on_images_with_another_channel_count():
+    rng = np.random.default_rng(0)
+    net = DeconvNet(TWO_SMALL[:1], pool=None, seed=0, coding_iterations=3)
+    net.fit(rng.standard_normal((1, 1, 8, 8)), iterations=1)
+    net.fit(rng.standard_normal((1, 3, 8, 8)), iterations=1)
+    assert net.filters[0].shape == (2, 3, 3, 3)
+    assert net.infer(rng.standard_normal((1, 3, 8, 8)))[0].shape == (1, 2, 8, 8)

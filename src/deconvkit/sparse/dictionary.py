@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 
 import numpy as np
 import scipy.fft
 
 from .. import functional as F
 from ..geometry import ConvSpec
+from ._maps import threads
 from .operators import SynthesisOperator
 
 __all__ = ["project_filters", "initial_filters", "update_filters", "filter_lipschitz",
@@ -105,13 +107,13 @@ def filter_lipschitz(z, kernel_size, image_spatial, *, stride=1, boundary="circu
     """
     axes = tuple(range(2, z.ndim))
     if boundary == "circular":
-        return _spectrum_bound(scipy.fft.rfftn(z, s=image_spatial, axes=axes, workers=-1))
+        return _spectrum_bound(scipy.fft.rfftn(z, s=image_spatial, axes=axes, workers=threads()))
     stride = tuple(stride)
     spread_shape = tuple((m - 1) * s + 1 for m, s in zip(z.shape[2:], stride))
     spread = np.zeros(z.shape[:2] + spread_shape, z.dtype)
     spread[(Ellipsis,) + tuple(slice(None, None, s) for s in stride)] = z
     grid = tuple(n + k - 1 for n, k in zip(spread_shape, kernel_size))
-    return _spectrum_bound(scipy.fft.rfftn(spread, s=grid, axes=axes, workers=-1))
+    return _spectrum_bound(scipy.fft.rfftn(spread, s=grid, axes=axes, workers=threads()))
 
 
 class _Circular:
@@ -120,14 +122,14 @@ class _Circular:
     def __init__(self, z, y, kernel_size):
         self.spatial, self.axes = y.shape[2:], tuple(range(2, y.ndim))
         self.kernel_size, self.dtype = tuple(kernel_size), y.dtype
-        self.zf = scipy.fft.rfftn(z, axes=self.axes, workers=-1)      # (N, K, *F)
-        self.yf = scipy.fft.rfftn(y, axes=self.axes, workers=-1)      # (N, C, *F)
+        self.zf = scipy.fft.rfftn(z, axes=self.axes, workers=threads())      # (N, K, *F)
+        self.yf = scipy.fft.rfftn(y, axes=self.axes, workers=threads())      # (N, C, *F)
 
     def gradient(self, d):
-        df = scipy.fft.rfftn(d, s=self.spatial, axes=self.axes, workers=-1)
+        df = scipy.fft.rfftn(d, s=self.spatial, axes=self.axes, workers=threads())
         rf = np.einsum("kc...,nk...->nc...", df, self.zf) - self.yf
         gf = np.einsum("nk...,nc...->kc...", self.zf.conj(), rf)
-        g = scipy.fft.irfftn(gf, s=self.spatial, axes=self.axes, workers=-1)
+        g = scipy.fft.irfftn(gf, s=self.spatial, axes=self.axes, workers=threads())
         return g[(Ellipsis,) + tuple(slice(0, k) for k in self.kernel_size)].astype(self.dtype)
 
 
@@ -223,15 +225,27 @@ def save_filters(path, filters, meta=None, overwrite=False) -> None:
 
 def write_npz(path, arrays, overwrite):
     """``np.savez_compressed`` to exactly ``path``, refusing an existing file unless
-    ``overwrite`` (atomically: mode ``"xb"``)."""
+    ``overwrite``. Atomic: written to a temporary file in the same folder, then moved
+    onto ``path`` (``os.replace``); on an error the temporary file is removed and an
+    existing ``path`` is left as it was."""
     path = os.fspath(path)
     if not isinstance(overwrite, (bool, np.bool_)):
         raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
+    if not overwrite and os.path.lexists(path):
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    folder, name = os.path.split(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:
-        with open(path, "wb" if overwrite else "xb") as file:
+        with os.fdopen(fd, "wb") as file:
             np.savez_compressed(file, **arrays)
-    except FileExistsError:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it") from None
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)   # as a plain open() would (mkstemp: 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        raise
 
 
 def load_filters(path):

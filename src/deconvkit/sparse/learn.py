@@ -10,13 +10,16 @@ or keeps it, so on a fixed batch the objective never rises.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 
 from .._checks import check_allocation, check_int, describe, is_int, per_axis
+from ..geometry import ConvSpec
 from ..restoration._common import (as_image, check_flag, check_iterations, check_real,
                                   finish, progress as progress_bar)
+from ._maps import sum_squares
 from ._checks import METHODS, BOUNDARIES, check_choice, check_geometry
 from .code import code
 from .dictionary import INIT_CHOICES, initial_filters, project_filters, update_filters
@@ -118,11 +121,9 @@ def learn(images, num_filters, kernel_size, lam, *, iterations=50, batch_size=No
         raise ValueError("method='admm' solves the circular model: give boundary='circular', "
                          f"or use method='fista' for boundary={boundary!r}")
     rng = _rng(seed)
-    probe = np.zeros((num_filters, images.shape[1]) + kernel_size, images.dtype)
-    check_geometry(probe, images.shape[1:], stride, padding, boundary)
-    code_shape = SynthesisOperator(probe, images.shape[1:], stride=stride, padding=padding,
-                                   boundary=boundary).code_shape
-    check_allocation(3 * n * int(np.prod(code_shape)) * images.dtype.itemsize,
+    code_shape = _code_shape(images.shape[1:], num_filters, kernel_size, stride, padding,
+                             boundary)
+    check_allocation(3 * n * math.prod(code_shape) * images.dtype.itemsize,
                      f"the codes of {n} images, shape {code_shape} each")
     d = _start(init, images, num_filters, kernel_size, rng)
     model = dict(lam=lam, method=method, boundary=boundary, stride=stride, padding=padding,
@@ -155,7 +156,7 @@ def _objective(y, d, z, model):
     D = SynthesisOperator(d, y.shape[1:], stride=model["stride"], padding=model["padding"],
                           boundary=model["boundary"])
     r = D.forward(z) - y
-    return 0.5 * float(np.vdot(r, r)) + model["lam"] * float(np.abs(z).sum(dtype=np.float64))
+    return 0.5 * sum_squares(r) + model["lam"] * float(np.abs(z).sum(dtype=np.float64))
 
 
 def _code_step(y, d, z_prev, iterations, tol, model):
@@ -169,6 +170,20 @@ def _code_step(y, d, z_prev, iterations, tol, model):
     if f > f_prev:
         return z_prev.copy(), f_prev
     return z, f
+
+
+def _code_shape(image_shape, num_filters, kernel_size, stride, padding, boundary):
+    """``(K, *spatial')`` of the codes, from the geometry alone (nothing allocated: the
+    filters may not fit the image, or be too many to hold)."""
+    shape = (num_filters, image_shape[0]) + kernel_size
+    probe = np.broadcast_to(np.zeros((), np.float64), shape)      # a view: no memory
+    check_geometry(probe, image_shape, stride, padding, boundary)
+    spatial = tuple(image_shape[1:])
+    if boundary == "circular":
+        return (num_filters,) + spatial
+    spec = ConvSpec.create(len(kernel_size), kernel_size, stride=stride, padding=padding,
+                           input_size=spatial)
+    return (num_filters,) + tuple(spec.conv_output_size(spatial))
 
 
 def _rng(seed):

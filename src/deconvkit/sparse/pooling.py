@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .._checks import per_axis
+from .._checks import check_allocation, per_axis
 from ..restoration._common import as_image
 
 __all__ = ["max_pool", "max_unpool"]
@@ -40,7 +40,8 @@ def max_pool(z, size):
         Feature maps (any number of spatial axes).
     size : int or tuple of int
         The window, per spatial axis. A spatial size that ``size`` does not divide
-        ends in a partial window (``pooled = ceil(n / size)``).
+        ends in a partial window (``pooled = ceil(n / size)``); a window larger than
+        the map is the whole map.
 
     Returns
     -------
@@ -63,8 +64,9 @@ def max_pool(z, size):
     if z.ndim < 3:
         raise ValueError(f"z must have shape (N, C, *spatial), got shape {z.shape}")
     nd = z.ndim - 2
-    size = per_axis(size, nd, "size", 1)
     spatial = z.shape[2:]
+    # a window beyond the map is the whole map (same result, and no padding to its size)
+    size = tuple(min(s, n) for s, n in zip(per_axis(size, nd, "size", 1), spatial))
     pooled_shape, padded = _windows(spatial, size)
     if padded != z.shape[2:]:
         pad = [(0, 0), (0, 0)] + [(0, p - n) for p, n in zip(padded, z.shape[2:])]
@@ -111,6 +113,8 @@ def max_unpool(pooled, switches, shape):
         raise ValueError(f"switches must be positions in the spatial plane {spatial}, in "
                          f"[0, {plane - 1}], got values in [{switches.min()}, "
                          f"{switches.max()}]")
+    check_allocation(math.prod(pooled.shape[:2]) * plane * pooled.dtype.itemsize,
+                     f"the unpooled maps of shape {pooled.shape[:2] + spatial} (shape={shape!r})")
     flat = np.zeros(pooled.shape[:2] + (plane,), pooled.dtype)
     np.put_along_axis(flat, switches.reshape(pooled.shape[:2] + (-1,)),
                       pooled.reshape(pooled.shape[:2] + (-1,)), axis=-1)

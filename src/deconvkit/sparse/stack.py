@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from .._checks import check_int, describe
+from .._checks import check_int, describe, per_axis
 from ..restoration._common import as_image, check_iterations, check_real
 from ._checks import METHODS, BOUNDARIES, as_batch, check_choice
 from .code import code
@@ -41,8 +41,9 @@ def _check_layers(layers):
             raise ValueError(f"layers[{i}] must be a dict with exactly the keys "
                              f"{', '.join(LAYER_KEYS)}, got {got}")
         kernel = layer["kernel_size"]
-        kernel = tuple(kernel) if isinstance(kernel, (list, tuple)) else \
-            check_int(kernel, f"layers[{i}]['kernel_size']")
+        name = f"layers[{i}]['kernel_size']"
+        kernel = per_axis(kernel, len(kernel), name, 1) if isinstance(kernel, (list, tuple)) \
+            else check_int(kernel, name, 1)
         checked.append(dict(num_filters=check_int(layer["num_filters"],
                                                   f"layers[{i}]['num_filters']"),
                             kernel_size=kernel,
@@ -94,8 +95,10 @@ class DeconvNet:
     def __init__(self, layers, pool=2, *, method="fista", boundary="circular",
                  coding_iterations=100, seed=None):
         self.layers = _check_layers(layers)
-        if pool is not None and not isinstance(pool, (list, tuple)):
-            check_int(pool, "pool")
+        if isinstance(pool, (list, tuple)):
+            pool = per_axis(pool, len(pool), "pool", 1)
+        elif pool is not None:
+            pool = check_int(pool, "pool", 1)
         self.pool = pool
         self.method = check_choice(method, "method", METHODS)
         self.boundary = check_choice(boundary, "boundary", BOUNDARIES)
@@ -121,8 +124,8 @@ class DeconvNet:
         batch_size : int, optional
         progress : bool
         """
+        self.filters, self.switches, self.shapes = [], [], []
         x = self._check_images(images)
-        self.filters = []
         for i, layer in enumerate(self.layers):
             d, info = learn(x, layer["num_filters"], layer["kernel_size"],
                             layer["lam"], iterations=iterations, batch_size=batch_size,
@@ -138,9 +141,11 @@ class DeconvNet:
     def infer(self, images, full_output=False):
         """The sparse maps of every layer for ``images``: ``[z1, z2, ...]``.
 
-        Layer ``l + 1`` codes the pooled ``z_l``; the switches are kept in
-        :attr:`switches` for :meth:`reconstruct` (and returned with ``full_output``
-        as ``(codes, switches)``).
+        Layer ``l + 1`` codes the pooled ``z_l``; the switches and the spatial shapes
+        of the maps they were taken in are kept in :attr:`switches` and :attr:`shapes`
+        for :meth:`reconstruct`, and returned with ``full_output`` as
+        ``(codes, switches, shapes)`` (pass both back to :meth:`reconstruct` to use
+        them after a later :meth:`infer`).
         """
         self._check_fitted()
         x = self._check_images(images)
@@ -153,9 +158,9 @@ class DeconvNet:
                 switches.append(sw)
                 shapes.append(z.shape[2:])
         self.switches, self.shapes = switches, shapes
-        return (codes, switches) if full_output else codes
+        return (codes, switches, shapes) if full_output else codes
 
-    def reconstruct(self, top_codes, switches=None):
+    def reconstruct(self, top_codes, switches=None, shapes=None):
         """The image the top layer's maps stand for: ``D1 unpool(D2 ... z_top)``.
 
         Parameters
@@ -163,27 +168,44 @@ class DeconvNet:
         top_codes : (N, K_top, *spatial_top) ndarray
         switches : list of ndarray, optional
             One per pooling, bottom first; default those of the last :meth:`infer`.
+        shapes : list of tuple of int, optional
+            The spatial shapes of the maps each ``switches[i]`` was taken in (switches
+            are flat positions in that plane); required with ``switches``, as returned
+            by ``infer(..., full_output=True)``.
 
         Returns
         -------
         (N, C, *spatial) ndarray
         """
         self._check_fitted()
-        switches = self.switches if switches is None else list(switches)
+        if switches is None:
+            if shapes is not None:
+                raise ValueError("shapes is only used with switches; pass both (from "
+                                 "infer(..., full_output=True)) or neither")
+            switches, shapes = self.switches, self.shapes
+        elif shapes is None:
+            raise ValueError("shapes must be given with switches: the spatial shape of the "
+                             "maps each switch array was taken in (infer(..., "
+                             "full_output=True) returns both)")
+        else:
+            switches, shapes = list(switches), list(shapes)
         if self.pool is None:
-            switches = []
+            switches, shapes = [], []
         elif len(switches) != len(self.layers) - 1:
             raise ValueError(f"reconstruct needs {len(self.layers) - 1} switch arrays (run "
                              f"infer first or pass switches=), got {len(switches)}")
+        elif len(shapes) != len(switches):
+            raise ValueError(f"shapes must have one shape per switch array "
+                             f"({len(switches)}), got {len(shapes)}")
         x = as_image(top_codes, "top_codes")
         for i in range(len(self.layers) - 1, -1, -1):
             x = self._synthesise(i, x)
             if i > 0 and self.pool is not None:
-                sw = switches[i - 1]
+                sw = np.asarray(switches[i - 1])
                 if sw.shape != x.shape:
                     raise ValueError(f"switches[{i - 1}] must have shape {x.shape}, got "
                                      f"{sw.shape}")
-                x = max_unpool(x, sw, self._unpooled_shape(sw, i - 1))
+                x = max_unpool(x, sw, self._unpooled_shape(shapes[i - 1], sw, i - 1))
         return x
 
     def _synthesise(self, i, x):
@@ -228,6 +250,9 @@ class DeconvNet:
     # --- helpers ---------------------------------------------------------------------
     def _check_images(self, images):
         x = as_batch(images, "images", "(N, C, *spatial)")
+        if isinstance(self.pool, tuple) and len(self.pool) != x.ndim - 2:
+            raise ValueError(f"pool must be an int or {x.ndim - 2} ints for images of shape "
+                             f"{x.shape}, got {self.pool}")
         if self.filters and x.shape[1] != self.filters[0].shape[1]:
             raise ValueError(f"images must have C = {self.filters[0].shape[1]} channels "
                              f"like the training images, got shape {x.shape}")
@@ -246,11 +271,15 @@ class DeconvNet:
             return z, None
         return max_pool(z, self.pool)
 
-    def _unpooled_shape(self, switches, level):
-        """The spatial shape layer ``level``'s maps had before pooling: the last
-        :meth:`infer`'s when its switches had this shape, else pooled times window."""
-        if level < len(self.shapes) and self.switches[level].shape == switches.shape:
-            return self.shapes[level]
-        size = self.pool if isinstance(self.pool, (list, tuple)) else \
-            (self.pool,) * (switches.ndim - 2)
-        return tuple(p * s for p, s in zip(switches.shape[2:], size))
+    def _unpooled_shape(self, shape, switches, level):
+        """``shape`` (``shapes[level]``) checked: a spatial shape that pools to the
+        spatial shape of ``switches``."""
+        nd = switches.ndim - 2
+        shape = per_axis(shape, nd, f"shapes[{level}]", 1)
+        size = per_axis(self.pool, nd, "pool", 1)
+        pooled = tuple(-(-n // min(s, n)) for n, s in zip(shape, size))
+        if pooled != switches.shape[2:]:
+            raise ValueError(f"shapes[{level}] must be the spatial shape of the maps that "
+                             f"pooled (window {size}) to switches[{level}] of shape "
+                             f"{switches.shape}, got {shape}")
+        return shape
