@@ -18,6 +18,7 @@ import numpy as np
 
 from .._checks import check_int, describe
 from ..nn import deconvnet as dn
+from .draw import require_matplotlib, tile
 from .pictures import check_target
 
 __all__ = ["visualize", "draw_projections", "crop", "DEFAULT_CHANNELS"]
@@ -59,27 +60,6 @@ def _signed(p):
     return 0.5 + 0.5 * (p / peak if peak > 0 else p)
 
 
-def _mosaic(tiles, columns, gap=2, fill=1.0):
-    """``(k, h, w, 3)`` tiles in a grid of ``columns``, ``gap`` pixels apart."""
-    k, h, w, _ = tiles.shape
-    rows = math.ceil(k / columns)
-    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap, 3), fill)
-    for i, tile in enumerate(tiles):
-        r, c = divmod(i, columns)
-        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = tile
-    return out
-
-
-def _require_matplotlib():
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise ImportError('drawing deconvnet projections needs matplotlib, which is not '
-                          'installed: pip install "deconvkit[viz]"') from exc
-    return Figure, FigureCanvasAgg
-
-
 def draw_projections(panels, out_png, *, title="", overwrite=False):
     """Draw grids of projections next to grids of the patches that caused them.
 
@@ -102,15 +82,15 @@ def draw_projections(panels, out_png, *, title="", overwrite=False):
     path = check_target(out_png, overwrite)
     if not panels:
         raise ValueError("panels must hold at least one (label, projections, patches)")
-    Figure, Canvas = _require_matplotlib()
+    Figure, Canvas = require_matplotlib()
     columns = 2 if len(panels) > 1 else 1
     rows = math.ceil(len(panels) / columns)
     fig = Figure(figsize=(5.2 * columns, 2.9 * rows + 0.5), dpi=100)
     canvas = Canvas(fig)
     for i, (label, proj, patches) in enumerate(panels):
         grid = math.ceil(math.sqrt(len(proj)))
-        left = _mosaic(np.stack([_rgb(_signed(p)) for p in proj]), grid)
-        right = _mosaic(np.stack([_rgb(np.clip(q, 0, 1)) for q in patches]), grid)
+        left = tile(np.stack([_rgb(_signed(p)) for p in proj]), grid, gap=2, fill=1.0)
+        right = tile(np.stack([_rgb(np.clip(q, 0, 1)) for q in patches]), grid, gap=2, fill=1.0)
         both = np.concatenate([left, np.ones((left.shape[0], max(left.shape[1] // 12, 3),
                                                 3)), right], axis=1)
         ax = fig.add_subplot(rows, columns, i + 1)
@@ -228,7 +208,7 @@ def visualize(model_or_path, out_png, *, layer=None, channels=None, top=9, image
     top = check_int(top, "top")
     if mode not in dn.MODES:
         raise ValueError(f"mode must be one of {dn.MODES}, got {mode!r}")
-    _require_matplotlib()
+    require_matplotlib()
     model, meta, described = _load(model_or_path)
     images, source = _images(images, meta, n_images, seed)
     name, count, tops, how = _choose(model, images, layer, channels, top)

@@ -37,6 +37,22 @@ def require_matplotlib():
     return Figure, FigureCanvasAgg
 
 
+def tile(tiles, columns, gap=1, fill=np.nan):
+    """``(k, h, w, ...)`` tiles in a grid of ``columns`` per row, ``gap`` pixels apart; the
+    gaps and the empty places of the last row hold ``fill``.
+
+    >>> tile(np.ones((3, 2, 2)), 2, fill=0.0).shape
+    (5, 5)
+    """
+    k, h, w = tiles.shape[:3]
+    rows = -(-k // columns)
+    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap) + tiles.shape[3:], fill)
+    for i, one in enumerate(tiles):
+        r, c = divmod(i, columns)
+        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = one
+    return out
+
+
 def _pillow():
     try:
         from PIL import Image

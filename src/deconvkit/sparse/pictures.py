@@ -39,17 +39,12 @@ def filter_mosaic(filters, *, columns=None, gap=1) -> np.ndarray:
     if filters.ndim != 4:
         raise ValueError(f"filters must have shape (K, C, kh, kw) for a picture, got shape "
                          f"{filters.shape}")
+    from ..explain.draw import tile
+
     tiles = filters.mean(axis=1)
-    k, kh, kw = tiles.shape
-    columns = columns or math.ceil(math.sqrt(k))
-    rows = math.ceil(k / columns)
-    mosaic = np.full((rows * (kh + gap) - gap, columns * (kw + gap) - gap), np.nan)
-    for i, tile in enumerate(tiles):
-        r, c = divmod(i, columns)
-        peak = np.abs(tile).max() or 1.0
-        mosaic[r * (kh + gap):r * (kh + gap) + kh, c * (kw + gap):c * (kw + gap) + kw] = \
-            tile / peak
-    return mosaic
+    peaks = np.abs(tiles).max(axis=(1, 2), keepdims=True)
+    tiles = tiles / np.where(peaks > 0, peaks, 1.0)
+    return tile(tiles, columns or math.ceil(math.sqrt(len(tiles))), gap)
 
 
 def strongest_maps(z, count=8) -> list:
