@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -425,7 +424,7 @@ def print_tables(result):
         print("| --- " * (len(CG_ITERS) + 1) + "|")
         for m in methods:
             print(f"| {m} | " + " | ".join(f"{_mean(sub, f'{m}/cg{i}'):.2f}" for i in CG_ITERS) + " |")
-        print(f"\nsigma estimates: " + ", ".join(f"{_label(r)}: {r['sigma_hat']:.4f}" for r in sub))
+        print("\nsigma estimates: " + ", ".join(f"{_label(r)}: {r['sigma_hat']:.4f}" for r in sub))
         print("wiener best balance: " + ", ".join(f"{_label(r)}: {r['wiener_balance']:.3g}" for r in sub))
     if "timings" in result:
         print("\n### timings (s, median of 5; unsupervised_wiener median of 3)\n")

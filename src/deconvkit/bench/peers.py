@@ -50,7 +50,6 @@ def onnxruntime_runner(case, x, w, dy):
     if case.backward:
         return None, "forward only"
     try:
-        import onnx
         import onnxruntime as ort
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:

@@ -117,7 +117,7 @@ def tiled(g, psf, method="regularized", *, chunks=None, depth=None, out=None,
     >>> bool(np.abs(f.compute() - whole)[inner].max() < 1e-6)
     True
     """
-    da = import_dask("dask.array")
+    import_dask("dask.array")   # a clear error if Dask is missing
     name = method_name(method)
     x, meta = open_volume(g)
     psf = as_psf(psf, ndim=x.ndim)
