@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._files import write_file
+
 __all__ = ["read_image", "write_image", "write_format", "WRITE_FORMATS", "PNG_BITS"]
 
 WRITE_FORMATS = {".tif": "tiff", ".tiff": "tiff", ".png": "png"}
@@ -311,11 +313,8 @@ def write_image(path, array, *, overwrite=False, scale=None, bits=None):
         if bits is not None:
             raise ValueError(f"bits: applies to PNG files, got bits={bits!r} for {str(path)!r}")
         data, info = _encode_tiff(array, scale)
-    try:  # "x": refuse a file that appeared since the check above
-        with open(path, "wb" if overwrite else "xb") as file:
-            file.write(data)
-    except FileExistsError:
-        raise _exists(path) from None
+    write_file(path, lambda file: file.write(data), overwrite=overwrite,
+               exists_error=lambda: _exists(path))
     return {"path": str(path), **info}
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..restoration.metrics import psnr, ssim
+from .._files import write_file
 from .common import check_output_path, write
 from . import restore
 from .restore import ITERATIVE, METHODS, _describe
@@ -131,8 +132,8 @@ def run_demo(args) -> int:
         (r["name"], r["image"], r["scores"]) for r in rows]
     png = _figure([(_title(name, scores), image) for name, image, scores in panels])
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb" if args.overwrite else "xb") as file:
-        file.write(png)
+    write_file(path, lambda file: file.write(png), overwrite=args.overwrite,
+               exists_error=lambda: FileExistsError(f"{path} exists; pass --overwrite"))
     if not args.quiet:
         write(f"{source} {truth.shape[0]}x{truth.shape[1]}, gaussian PSF sigma {SIGMA:g}, "
               f"noise sigma {NOISE:g}\n" + _table(rows, blurred_scores) + f"wrote {path}\n")

@@ -104,8 +104,12 @@ def summary_frames(views_: dict) -> list:
 def check_target(path, overwrite):
     path = Path(path)
     if path.exists() and not overwrite:
-        raise ValueError(f"would overwrite {str(path)!r}; pass overwrite=True (--overwrite)")
+        raise overwrite_error(path)
     return path
+
+
+def overwrite_error(path) -> ValueError:
+    return ValueError(f"would overwrite {str(path)!r}; pass overwrite=True (--overwrite)")
 
 
 def save_pictures(views_: dict, *, png=None, gif=None, overwrite=False, duration=900) -> list:

@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from .._files import write_file
 from .module import Module
 
 __all__ = ["save", "load", "save_model", "load_model", "MODEL_KEY"]
@@ -75,11 +76,10 @@ def save_model(model, path, *, meta=None, overwrite=False) -> None:
         raise TypeError(f"meta must be a dict or None, got {type(meta).__name__}")
     path = os.fspath(path)
     header = json.dumps({"fcn": model.config, "meta": meta or {}}, sort_keys=True)
-    try:    # written at exactly ``path`` ("xb" refuses an existing file atomically)
-        with open(path, "wb" if overwrite else "xb") as file:
-            np.savez_compressed(file, **model.state_dict(), **{MODEL_KEY: np.array(header)})
-    except FileExistsError:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it") from None
+    arrays = {**model.state_dict(), MODEL_KEY: np.array(header)}
+    write_file(path, lambda file: np.savez_compressed(file, **arrays), overwrite=overwrite,
+               exists_error=lambda: FileExistsError(
+                   f"{path} exists; pass overwrite=True to replace it"))
 
 
 def load_model(path):

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy as np
 import scipy.fft
 
 from .. import functional as F
+from .._files import write_file
 from ..geometry import ConvSpec
 from ._maps import threads
 from .operators import SynthesisOperator
@@ -224,28 +224,11 @@ def save_filters(path, filters, meta=None, overwrite=False) -> None:
 
 
 def write_npz(path, arrays, overwrite):
-    """``np.savez_compressed`` to exactly ``path``, refusing an existing file unless
-    ``overwrite``. Atomic: written to a temporary file in the same folder, then moved
-    onto ``path`` (``os.replace``); on an error the temporary file is removed and an
-    existing ``path`` is left as it was."""
-    path = os.fspath(path)
-    if not isinstance(overwrite, (bool, np.bool_)):
-        raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
-    if not overwrite and os.path.lexists(path):
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    folder, name = os.path.split(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez_compressed(file, **arrays)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)   # as a plain open() would (mkstemp: 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
-        raise
+    """``np.savez_compressed`` to exactly ``path``, whole or not at all, refusing an
+    existing file unless ``overwrite`` (:func:`deconvkit._files.write_file`)."""
+    write_file(path, lambda file: np.savez_compressed(file, **arrays), overwrite=overwrite,
+               exists_error=lambda: FileExistsError(
+                   f"{os.fspath(path)} exists; pass overwrite=True to replace it"))
 
 
 def load_filters(path):

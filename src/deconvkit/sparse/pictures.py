@@ -91,7 +91,8 @@ def draw_learned(path, filters, image, z, reconstruction, *, parts=None, title="
     Path
     """
     from ..explain.draw import require_matplotlib
-    from ..explain.pictures import check_target
+    from .._files import write_file
+    from ..explain.pictures import check_target, overwrite_error
 
     path = check_target(path, overwrite)
     Figure, Canvas = require_matplotlib()
@@ -116,8 +117,8 @@ def draw_learned(path, filters, image, z, reconstruction, *, parts=None, title="
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    with open(path, "wb" if overwrite else "xb") as f:   # "xb": never replace a file
-        f.write(buffer.getvalue())                       # that appeared meanwhile
+    write_file(path, lambda file: file.write(buffer.getvalue()), overwrite=overwrite,
+               exists_error=lambda: overwrite_error(path))
     return path
 
 

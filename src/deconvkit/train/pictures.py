@@ -126,7 +126,8 @@ def predictions_picture(images, predictions, path, *, truth=None, captions=None,
     One column per image; rows input / ground truth / prediction, the classes'
     colours (:data:`deconvkit.datasets.PALETTE`) in a legend underneath.
     """
-    from ..explain.pictures import check_target
+    from .._files import write_file
+    from ..explain.pictures import check_target, overwrite_error
 
     path = check_target(path, overwrite)
     plt = require_matplotlib()
@@ -163,6 +164,6 @@ def predictions_picture(images, predictions, path, *, truth=None, captions=None,
         fig.savefig(buffer, format="png", dpi=120)
     finally:
         plt.close(fig)
-    with open(path, "wb" if overwrite else "xb") as f:   # "xb": never replace a file
-        f.write(buffer.getvalue())
+    write_file(path, lambda file: file.write(buffer.getvalue()), overwrite=overwrite,
+               exists_error=lambda: overwrite_error(path))
     return path
