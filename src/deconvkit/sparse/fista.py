@@ -43,81 +43,96 @@ def fista(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init=None):
     ``D`` has ``forward`` and ``adjoint``; ``L >= ||D||²``; ``history`` gets
     ``objective``, ``sparsity``, ``residual`` after every iteration.
     """
-    if getattr(D, "boundary", None) == "circular":
-        return _fista_circular(D, y, lam, L=L, iterations=iterations, tol=tol,
-                               nonneg=nonneg, bar=bar, history=history, init=init)
-    if init is None:
-        z = np.zeros(y.shape[:1] + D.code_shape, y.dtype)
-        r = -y                                    # D 0 - y, never written into
-    else:
-        z = init.copy()                           # never the caller's array
-        r = D.forward(z) - y
-    z_prev, r_prev = z, r
-    f = objective_terms(r, z, lam)
-    t, scale = 1.0, float(np.linalg.norm(y)) or 1.0
+    circular = getattr(D, "boundary", None) == "circular"
+    steps = (_CircularSteps if circular else _Steps)(D, y, lam, nonneg, init)
+    f = objective_terms(steps.r, steps.z, lam)
+    t, scale = 1.0, math.sqrt(_maps.sum_squares(y)) or 1.0
     slack = 16 * float(np.finfo(y.dtype).eps)    # rounding in the objective is no increase
     for _ in range(iterations):
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
         beta = (t - 1.0) / t_next
-        w = z + beta * (z - z_prev) if beta else z
-        rw = r + beta * (r - r_prev) if beta else r
-        z_new = shrink(w - D.adjoint(rw) * (1.0 / L), lam / L, nonneg).astype(y.dtype, copy=False)
-        r_new = D.forward(z_new) - y
-        f_new = objective_terms(r_new, z_new, lam)
-        bar.update()
-        if f_new > f * (1.0 + slack):             # reject, restart the momentum
-            if not beta:
-                L *= 2.0                          # a plain step went up: L was too small
-            z_prev, r_prev, t = z, r, 1.0
-            _record(history, f, np.count_nonzero(z) / z.size, r, scale)
-            continue
-        restart = float(np.vdot(w - z_new, z_new - z).real) > 0
-        change = float(np.linalg.norm(z_new - z))
-        z_prev, r_prev, z, r, f = z, r, z_new, r_new, f_new
-        t = 1.0 if restart else t_next
-        _record(history, f, np.count_nonzero(z) / z.size, r, scale)
-        if change <= tol * (float(np.linalg.norm(z)) or 1.0):
-            break
-    history["L"] = L
-    return z
-
-
-def _fista_circular(D, y, lam, *, L, iterations, tol, nonneg, bar, history, init):
-    """:func:`fista` on a circular operator, block by block (the same iterates)."""
-    bufs = [np.zeros((y.shape[0],) + D.code_shape, y.dtype) for _ in range(3)]
-    z, z_prev, z_new = bufs                       # z_prev is read only when beta != 0
-    if init is None:
-        r = -y
-    else:
-        z[...] = init
-        r = D.forward(z) - y
-    r_prev, nonzero = r, np.count_nonzero(z)
-    f = 0.5 * _maps.sum_squares(r) + lam * float(np.abs(z).sum(dtype=np.float64))
-    t, scale = 1.0, math.sqrt(_maps.sum_squares(y)) or 1.0
-    slack = 16 * float(np.finfo(y.dtype).eps)
-    for _ in range(iterations):
-        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        beta = (t - 1.0) / t_next
-        rw = r + beta * (r - r_prev) if beta else r
-        zf, sums = _circular_step(D, D.rfft(rw), (z, z_prev, z_new), beta, L, lam, nonneg)
-        r_new = D.irfft(zf)
-        r_new -= y
+        r_new, sums = steps.propose(beta, L)
         f_new = 0.5 * _maps.sum_squares(r_new) + lam * sums[3]
         bar.update()
         if f_new > f * (1.0 + slack):             # reject, restart the momentum
             if not beta:
-                L *= 2.0
-            r_prev, t = r, 1.0
-            _record(history, f, nonzero / z.size, r, scale)
+                L *= 2.0                          # a plain step went up: L was too small
+            t = 1.0                               # so the next beta is 0: z_prev unread
+            _record(history, f, steps.nonzero / steps.z.size, steps.r, scale)
             continue
-        z_prev, z, z_new = z, z_new, z_prev
-        r_prev, r, f, nonzero = r, r_new, f_new, sums[4]
-        t = 1.0 if sums[0] > 0 else t_next
-        _record(history, f, nonzero / z.size, r, scale)
+        steps.accept(r_new, sums[4])
+        f = f_new
+        t = 1.0 if sums[0] > 0 else t_next        # the step turned against the momentum
+        _record(history, f, steps.nonzero / steps.z.size, steps.r, scale)
         if math.sqrt(sums[1]) <= tol * (math.sqrt(sums[2]) or 1.0):
             break
     history["L"] = L
-    return z
+    return steps.z
+
+
+class _Steps:
+    """FISTA's iterates on any ``D``: ``z``, ``z_prev``, their residuals ``D z - y``, and
+    the proposed step. :meth:`propose` returns the new residual and the sums the loop
+    tests: ``<w - z_new, z_new - z>`` (restart), ``||z_new - z||²``, ``||z_new||²``,
+    ``||z_new||₁`` and the nonzeros of ``z_new``."""
+
+    def __init__(self, D, y, lam, nonneg, init):
+        self.D, self.y, self.lam, self.nonneg = D, y, lam, nonneg
+        self.z = self._start(init)
+        self.r = -y if init is None else D.forward(self.z) - y   # -y is never written into
+        self.z_prev, self.r_prev = self.z, self.r
+        self.nonzero = np.count_nonzero(self.z)
+
+    def _start(self, init):
+        if init is None:
+            return np.zeros(self.y.shape[:1] + self.D.code_shape, self.y.dtype)
+        return init.copy()                        # never the caller's array
+
+    def _extrapolated_residual(self, beta):
+        return self.r + beta * (self.r - self.r_prev) if beta else self.r
+
+    def propose(self, beta, L):
+        z, D = self.z, self.D
+        w = z + beta * (z - self.z_prev) if beta else z
+        step = w - D.adjoint(self._extrapolated_residual(beta)) * (1.0 / L)
+        z_new = shrink(step, self.lam / L, self.nonneg).astype(self.y.dtype, copy=False)
+        change = z_new - z
+        self.z_new = z_new
+        sums = [_maps.dot(w - z_new, change), _maps.sum_squares(change),
+                _maps.sum_squares(z_new), float(np.abs(z_new).sum(dtype=np.float64)),
+                np.count_nonzero(z_new)]
+        return D.forward(z_new) - self.y, sums
+
+    def accept(self, r_new, nonzero):
+        self.z_prev, self.z = self.z, self.z_new
+        self.r_prev, self.r, self.nonzero = self.r, r_new, nonzero
+
+
+class _CircularSteps(_Steps):
+    """:class:`_Steps` on a circular operator, block by block over the maps, in three
+    buffers that rotate (the same iterates, with the sums fused into the pass)."""
+
+    def _start(self, init):
+        shape = self.y.shape[:1] + self.D.code_shape
+        self.buffers = [np.zeros(shape, self.y.dtype) for _ in range(3)]
+        if init is not None:
+            self.buffers[0][...] = init           # copied: never the caller's array
+        return self.buffers[0]
+
+    def propose(self, beta, L):
+        rwf = self.D.rfft(self._extrapolated_residual(beta))
+        z, z_prev, z_new = self.buffers
+        zf, sums = _circular_step(self.D, rwf, (z, z_prev, z_new), beta, L, self.lam,
+                                  self.nonneg)
+        r_new = self.D.irfft(zf)
+        r_new -= self.y
+        return r_new, sums
+
+    def accept(self, r_new, nonzero):
+        z, z_prev, z_new = self.buffers
+        self.buffers = [z_new, z, z_prev]
+        self.z, self.z_prev = z_new, z
+        self.r_prev, self.r, self.nonzero = self.r, r_new, nonzero
 
 
 def _circular_step(D, rwf, arrays, beta, L, lam, nonneg):
