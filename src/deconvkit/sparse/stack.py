@@ -178,6 +178,8 @@ class DeconvNet:
         (N, C, *spatial) ndarray
         """
         self._check_fitted()
+        x = as_image(top_codes, "top_codes")
+        self._check_maps(len(self.layers) - 1, x)   # the maps first, then the switches
         if switches is None:
             if shapes is not None:
                 raise ValueError("shapes is only used with switches; pass both (from "
@@ -197,7 +199,6 @@ class DeconvNet:
         elif len(shapes) != len(switches):
             raise ValueError(f"shapes must have one shape per switch array "
                              f"({len(switches)}), got {len(shapes)}")
-        x = as_image(top_codes, "top_codes")
         for i in range(len(self.layers) - 1, -1, -1):
             x = self._synthesise(i, x)
             if i > 0 and self.pool is not None:
@@ -210,15 +211,20 @@ class DeconvNet:
 
     def _synthesise(self, i, x):
         """``D_i x``: layer ``i``'s maps to what that layer reconstructs."""
-        d = self.filters[i]
-        if x.ndim != d.ndim or x.shape[1] != d.shape[0]:
-            raise ValueError(f"the maps of layer {i + 1} must have shape (N, "
-                             f"{d.shape[0]}, *spatial), got {x.shape}")
+        d = self._check_maps(i, x)
         grow = 0 if self.boundary == "circular" else 1     # "zero": n = m + k - 1
         image_shape = (d.shape[1],) + tuple(m + grow * (k - 1)
                                             for m, k in zip(x.shape[2:], d.shape[2:]))
         return SynthesisOperator(d, image_shape, boundary=self.boundary).forward(
             x.astype(d.dtype, copy=False))
+
+    def _check_maps(self, i, x):
+        """Layer ``i``'s filters, after checking that ``x`` can be its maps."""
+        d = self.filters[i]
+        if x.ndim != d.ndim or x.shape[1] != d.shape[0]:
+            raise ValueError(f"the maps of layer {i + 1} must have shape (N, "
+                             f"{d.shape[0]}, *spatial), got {x.shape}")
+        return d
 
     # --- files -----------------------------------------------------------------------
     def save(self, path, overwrite=False):
