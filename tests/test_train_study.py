@@ -77,3 +77,16 @@ def test_the_cli_refuses_save_model_with_a_study(tmp_path, capsys):
                  "--save-model", str(tmp_path / "m.npz")]) == 2
     assert "--save-model" in capsys.readouterr().err
     assert main(["train", "--study", "converge", "--quick"]) == 2
+
+
+def test_the_committed_study_and_the_readme_show_the_committed_runs():
+    """study.md and the README's table are what the runs in benchmarks/train/converged
+    give: a run added without regenerating them (or a hand edit) fails here."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    folder = root / "benchmarks" / "train" / "converged"
+    table = study_table(folder)
+    assert (folder / "study.md").read_text() == table
+    assert table in (root / "README.md").read_text()
+    seeds = {name: len(runs) for name, runs in load_study(folder).items()}
+    assert set(seeds) == {c.name for c, _ in study_configs("converge", (0,))}
