@@ -1,7 +1,8 @@
 """Writing a file whole or not at all, and never over an existing file by surprise.
 
-:func:`write_file` is the one place the library writes a user's file (models, filters,
-images): the bytes go to a temporary file beside ``path``, which is then moved onto
+:func:`write_file` writes models, filters, images and the pictures drawn in memory
+(``predict``, ``sparse learn``, ``restore --demo``): the bytes go to a temporary file
+beside ``path``, which is then moved onto
 ``path`` in one step. A failed write leaves an existing ``path`` as it was and no
 temporary behind. Without ``overwrite`` the move is a hard link, which the operating
 system refuses when ``path`` exists — even when it appeared after the first check.
