@@ -2,10 +2,10 @@
 
 :func:`write_file` writes models, filters, images and the pictures drawn in memory
 (``predict``, ``sparse learn``, ``restore --demo``): the bytes go to a temporary file
-beside ``path``, which is then moved onto
-``path`` in one step. A failed write leaves an existing ``path`` as it was and no
-temporary behind. Without ``overwrite`` the move is a hard link, which the operating
-system refuses when ``path`` exists — even when it appeared after the first check.
+beside ``path``, which is then moved onto ``path`` in one step. A failed write leaves an
+existing ``path`` as it was and no temporary behind. Without ``overwrite`` the move is a
+hard link, which the operating system refuses when ``path`` exists — even when it
+appeared after the first check.
 """
 
 from __future__ import annotations
