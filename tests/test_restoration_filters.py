@@ -173,3 +173,49 @@ def test_deconvolve_names_aliases_and_defaults():
 def test_bad_parameters_are_rejected_naming_them(call, error_type, words):
     with pytest.raises(error_type, match=words):
         call(np.ones((32, 32)))
+
+
+def _normal_equations_solution(g, psf, lam):
+    """The exact minimiser of ``||H f - g||² + lam ||L f||²`` on the scene (``H`` the valid
+    blur, ``L`` the periodic Laplacian of the scene's grid), by a dense solve, cropped."""
+    H = BlurOperator(psf, g.shape, boundary="none")
+    m = H.dims[0]
+    columns = np.eye(m)
+    Hd = np.stack([H.forward(e) for e in columns], axis=1)
+    power = lam * laplacian_otf((m,)) ** 2
+    C = np.stack([np.fft.irfft(power * np.fft.rfft(e), m) for e in columns], axis=1)
+    return H.crop(np.linalg.solve(Hd.T @ Hd + C, Hd.T @ g))
+
+
+@pytest.mark.parametrize("method", ["regularized", "wiener"])
+def test_boundary_none_solves_its_normal_equations_to_tol_and_says_how_far(method):
+    g = np.random.default_rng(3).random(48)
+    psf, lam = gaussian(1.5, ndim=1), 1e-2
+    run = (lambda **kw: regularized(g, psf, lam, 0.01, boundary="none", full_output=True,
+                                    **kw)) if method == "regularized" else (
+        lambda **kw: wiener(g, psf, lam, boundary="none", full_output=True, **kw))
+    if method == "wiener":   # a flat NSR is the identity regulariser
+        H = BlurOperator(psf, g.shape, boundary="none")
+        m = H.dims[0]
+        Hd = np.stack([H.forward(e) for e in np.eye(m)], axis=1)
+        exact = H.crop(np.linalg.solve(Hd.T @ Hd + lam * np.eye(m), Hd.T @ g))
+    else:
+        exact = _normal_equations_solution(g, psf, lam)
+    tight, tight_info = run(tol=1e-12, iterations=1000)
+    loose, loose_info = run(tol=1e-3, iterations=1000)
+    assert tight_info["cg_residual"] <= 1e-12 and loose_info["cg_residual"] <= 1e-3
+    assert tight_info["cg_iterations"] > loose_info["cg_iterations"] >= 1
+    np.testing.assert_allclose(tight, exact, atol=1e-9 * np.abs(exact).max())
+    assert np.abs(loose - exact).max() > np.abs(tight - exact).max()
+    capped, info = run(tol=1e-12, iterations=2)       # out of steps: the residual says so
+    assert info["cg_iterations"] == 2 and info["cg_residual"] > 1e-12
+
+
+@pytest.mark.parametrize("tol, error", [(0, ValueError), (-1e-3, ValueError),
+                                        (float("nan"), ValueError), ("1e-6", TypeError)])
+def test_tol_is_checked_at_the_boundary(tol, error):
+    g = np.random.default_rng(0).random((16, 16))
+    with pytest.raises(error, match="tol must be"):
+        regularized(g, gaussian(1.0), 1e-2, 0.01, boundary="none", tol=tol)
+    with pytest.raises(error, match="tol must be"):     # on every boundary, not only "none"
+        wiener(g, gaussian(1.0), 1e-2, boundary="reflect", tol=tol)

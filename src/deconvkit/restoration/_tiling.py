@@ -29,7 +29,8 @@ import numpy as np
 import scipy.fft
 
 from ._common import as_image
-from .filters import _inputs, _lam_data, _noise, _radius_power, _regularizer_power, _solve
+from .filters import (CG_TOL, _inputs, _lam_data, _noise, _radius_power, _regularizer_power,
+                      _solve)
 from .iterative import _automatic_lam
 from .methods import METHODS
 from .otf import psf2otf
@@ -172,5 +173,5 @@ def restore_block(block, psf, method, options, spectrum):
     g, h, boundary = _inputs(block, psf, options.get("boundary", "edgetaper"))
     alpha, scale = spectrum
     f = _solve(g, h, boundary, lambda shape: scale * _radius_power(shape, alpha),
-               options.get("iterations", 80))
+               options.get("iterations", 80), options.get("tol", CG_TOL))
     return f.astype(g.dtype, copy=False)

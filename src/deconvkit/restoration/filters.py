@@ -23,11 +23,15 @@ from .regularizers import laplacian_otf
 from .spectra import RULES, Spectra, choose_lam, fit_power_law, frequency_radius
 from .otf import psf2otf
 
+CG_TOL = 1e-6
+"""Default relative residual at which the conjugate gradients of ``boundary="none"`` stop."""
+
 __all__ = ["inverse", "wiener", "regularized"]
 
 
 def regularized(g, psf, lam=None, noise=None, *, boundary="edgetaper",
-                regularizer="laplacian", rule="risk", iterations=80, full_output=False):
+                regularizer="laplacian", rule="risk", iterations=80, tol=CG_TOL,
+                full_output=False):
     """The regularized (constrained least-squares) filter, with its parameter chosen
     from the data.
 
@@ -59,9 +63,14 @@ def regularized(g, psf, lam=None, noise=None, *, boundary="edgetaper",
         How ``lam`` is chosen when it is ``None``: the expected solution error (default),
         ``deconvreg``'s residual rule, or generalised cross-validation.
     iterations : int
-        Conjugate-gradient steps for ``boundary="none"``.
+        Conjugate-gradient steps at most, for ``boundary="none"``.
+    tol : float > 0
+        With ``boundary="none"``: conjugate gradients stop when the residual of the
+        normal equations falls to ``tol`` times that of the right-hand side.
     full_output : bool
-        Also return ``info``: ``lam``, ``noise``, ``rule``, ``boundary``.
+        Also return ``info``: ``lam``, ``noise``, ``rule``, ``boundary``; with
+        ``boundary="none"`` also ``cg_iterations`` (steps taken) and ``cg_residual``
+        (the final relative residual: above ``tol`` when the steps ran out).
 
     Returns
     -------
@@ -105,12 +114,12 @@ def regularized(g, psf, lam=None, noise=None, *, boundary="edgetaper",
         info["rule"] = rule
     lam = check_real(lam, "lam")
     info["lam"] = lam
-    f = _solve(g, psf, boundary, lambda shape: lam * reg(shape), iterations)
+    f = _solve(g, psf, boundary, lambda shape: lam * reg(shape), iterations, tol, info)
     return finish(f.astype(g.dtype, copy=False), info, full_output)
 
 
 def wiener(g, psf, nsr=None, *, noise=None, boundary="edgetaper", iterations=80,
-           full_output=False):
+           tol=CG_TOL, full_output=False):
     """The Wiener filter ``F = conj(H) G / (|H|^2 + NSR)``.
 
     Parameters
@@ -128,10 +137,11 @@ def wiener(g, psf, nsr=None, *, noise=None, boundary="edgetaper", iterations=80,
     noise : float, optional
         The noise standard deviation when ``nsr`` is ``None``.
     boundary : {"edgetaper", "reflect", "periodic", "none"}
-    iterations : int
-        Conjugate-gradient steps for ``boundary="none"``.
+    iterations, tol
+        Conjugate gradients for ``boundary="none"``, as for :func:`regularized`.
     full_output : bool
-        Also return ``info`` (``nsr`` or ``alpha``, ``noise``).
+        Also return ``info`` (``nsr`` or ``alpha``, ``noise``; ``cg_iterations`` and
+        ``cg_residual`` with ``boundary="none"``).
 
     Returns
     -------
@@ -167,7 +177,7 @@ def wiener(g, psf, nsr=None, *, noise=None, boundary="edgetaper", iterations=80,
     else:
         reg = _nsr_array(nsr, g.shape, boundary)
         info["nsr"] = "array"
-    f = _solve(g, psf, boundary, reg, iterations)
+    f = _solve(g, psf, boundary, reg, iterations, tol, info)
     return finish(f.astype(g.dtype, copy=False), info, full_output)
 
 
@@ -251,13 +261,15 @@ def _grid_data(g, psf, boundary):
     return np.pad(g, pads, mode="symmetric"), crop
 
 
-def _solve(g, psf, boundary, reg, iterations):
+def _solve(g, psf, boundary, reg, iterations, tol=CG_TOL, info=None):
     """The filter with regulariser power ``reg(shape)`` on ``boundary``'s grid, or by
-    conjugate gradients on the scene for ``"none"``."""
+    conjugate gradients on the scene for ``"none"`` (their steps and final relative
+    residual written into ``info``)."""
+    iterations = check_iterations(iterations)
+    tol = check_real(tol, "tol", allow_zero=False)
     if boundary != "none":
         data, crop = _grid_data(g, psf, boundary)
         return Spectra(data, psf).restore(reg(data.shape))[crop]
-    iterations = check_iterations(iterations)
     H = BlurOperator(psf, g.shape, boundary="none", dtype=g.dtype)
     scene = H.extend(g)
     power = np.asarray(reg(scene.shape), dtype=g.dtype)
@@ -266,7 +278,11 @@ def _solve(g, psf, boundary, reg, iterations):
     def normal(v):
         smooth = scipy.fft.irfftn(power * scipy.fft.rfftn(v, workers=-1), v.shape, workers=-1)
         return H.adjoint(H.forward(v)) + smooth.astype(g.dtype, copy=False)
-    f, _ = conjugate_gradient(normal, H.adjoint(g), start.astype(g.dtype), iterations, 1e-6)
+    f, history = conjugate_gradient(normal, H.adjoint(g), start.astype(g.dtype), iterations,
+                                    tol)
+    if info is not None:
+        info["cg_iterations"] = len(history)
+        info["cg_residual"] = float(history[-1]) if history else 0.0
     return H.crop(f)
 
 
