@@ -90,3 +90,49 @@ def test_the_committed_study_and_the_readme_show_the_committed_runs():
     assert table in (root / "README.md").read_text()
     seeds = {name: len(runs) for name, runs in load_study(folder).items()}
     assert set(seeds) == {c.name for c, _ in study_configs("converge", (0,))}
+
+
+def _committed_runs(tmp_path, seeds=(0,)):
+    """The committed run files of ``seeds`` copied into ``tmp_path``."""
+    import shutil
+    from pathlib import Path
+    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "train" / "converged"
+    for path in folder.glob("*-seed*.json"):
+        if int(path.stem.rsplit("seed", 1)[1]) in seeds:
+            shutil.copy(path, tmp_path / path.name)
+    return tmp_path
+
+
+def test_the_study_picture_draws_the_runs_and_never_replaces_a_file(tmp_path):
+    pytest.importorskip("matplotlib")
+    from PIL import Image
+
+    from deconvkit.train.study_picture import study_picture
+    (tmp_path / "runs").mkdir()
+    runs = _committed_runs(tmp_path / "runs")
+    path = study_picture(runs, tmp_path / "pictures" / "study.png")
+    with Image.open(path) as image:
+        assert image.size == (1210, 506) and image.format == "PNG"
+        pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) > 50                       # drawn, not blank
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="would overwrite"):
+        study_picture(runs, path)
+    assert path.read_bytes() == before
+    (runs / "fcn32s-resize_conv-seed0.json").unlink()              # one variant fewer
+    assert study_picture(runs, path, overwrite=True).read_bytes() != before
+    with pytest.raises(ValueError, match="folder: no study runs"):
+        study_picture(tmp_path / "pictures", tmp_path / "other.png")
+
+
+def test_the_study_cli_writes_the_table_and_the_picture_without_training(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    _committed_runs(tmp_path)
+    stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    assert main(["train", "--study", "converge", "--seeds", "0", "--out", str(tmp_path),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and (tmp_path / "study.png").stat().st_size > 10_000
+    assert (tmp_path / "study.md").read_text() == study_table(tmp_path)
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()
+            if p.name in stamp} == stamp                          # no run trained again

@@ -67,6 +67,14 @@ def run_study(args) -> int:
     text = study.study_table(out)
     table.write_text(text, encoding="utf-8")
     write(text + f"wrote {table}\n")
+    if not args.no_figures:
+        from ..train import have_matplotlib
+        from ..train.study_picture import study_picture
+
+        if have_matplotlib():
+            write(f"wrote {study_picture(out, out / 'study.png', overwrite=True)}\n")
+        else:
+            write('no picture: matplotlib is not installed (pip install "deconvkit[viz]")\n')
     return 0
 
 
@@ -125,7 +133,8 @@ def add(subparsers) -> None:
                            "RECIPE's data and budget, once per --seeds, one JSON per run in "
                            "--out (runs already there are skipped: resume, or split over "
                            "processes), then DIR/study.md: means, ranges, and which "
-                           "differences exceed the seed spread")
+                           "differences exceed the seed spread, and DIR/study.png: the "
+                           "curves and every seed's score")
     p.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2],
                    metavar="K", help="seeds of --study (default 0 1 2)")
     p.add_argument("--save-models", action="store_true",
