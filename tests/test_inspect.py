@@ -205,6 +205,61 @@ def test_other_domains_are_skipped():
     assert "skipped:" in report.text() and "no Conv/ConvTranspose nodes" in report.text()
 
 
+def function_model(nested=False):
+    """X -> up1 -> up2 -> Y, each a call of the model-local function ``custom.Up`` (a
+    stride-2 ConvTranspose; with ``nested``, ``custom.Up`` calls ``custom.Inner``, which
+    holds the ConvTranspose, after a Relu)."""
+    deconv = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="deconv",
+                              strides=[2, 2], kernel_shape=[3, 3])
+    opsets = [helper.make_opsetid("", 22), helper.make_opsetid("custom", 1)]
+    functions = [helper.make_function("custom", "Up", ["x", "w"], ["y"], [deconv],
+                                      opset_imports=opsets)]
+    if nested:
+        functions = [
+            helper.make_function("custom", "Inner", ["x", "w"], ["y"], [deconv],
+                                 opset_imports=opsets),
+            helper.make_function("custom", "Up", ["x", "w"], ["y"], [
+                helper.make_node("Relu", ["x"], ["r"], name="relu"),
+                helper.make_node("Inner", ["r", "w"], ["y"], name="inner", domain="custom")],
+                opset_imports=opsets)]
+    rng = np.random.default_rng(0)
+    graph = helper.make_graph(
+        [helper.make_node("Up", ["X", "W1"], ["H"], name="up1", domain="custom"),
+         helper.make_node("Up", ["H", "W2"], ["Y"], name="up2", domain="custom")], "g",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 4, 5, 5])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), name)
+         for name, s in (("W1", (4, 3, 3, 3)), ("W2", (3, 2, 3, 3)))])
+    return helper.make_model(graph, opset_imports=opsets, functions=functions)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_nodes_inside_model_local_functions_are_reported_where_called(nested):
+    model = function_model(nested)
+    report = inspect_onnx(model)
+    assert [(n.op, n.graph, n.input_size, n.output_size, n.weight_shape) for n in report] == [
+        ("ConvTranspose", "main/up1:custom.Up", (5, 5), (11, 11), (4, 3, 3, 3)),
+        ("ConvTranspose", "main/up2:custom.Up", (11, 11), (23, 23), (3, 2, 3, 3))]
+    assert report.skipped == [] and "model-local functions expanded" in report.notes[0]
+    x = np.random.default_rng(1).standard_normal((1, 4, 5, 5)).astype(np.float32)
+    w1, w2 = (numpy_helper.to_array(i) for i in model.graph.initializer)
+    first = from_spec(report.nodes[0], np.maximum(x, 0) if nested else x, w1)
+    second = from_spec(report.nodes[1], np.maximum(first, 0) if nested else first, w2)
+    np.testing.assert_allclose(second, run_ort(model, x), rtol=1e-4, atol=1e-4)
+
+
+def test_functions_the_inliner_cannot_expand_are_listed_as_skipped(monkeypatch):
+    import onnx.inliner
+
+    def fail(model):
+        raise RuntimeError("cannot inline this")
+    monkeypatch.setattr(onnx.inliner, "inline_local_functions", fail)
+    report = inspect_onnx(function_model())
+    assert len(report) == 0 and "not expanded: cannot inline this" in report.notes[0]
+    assert [(s["name"], s["op"]) for s in report.skipped] == [("up1", "Up"), ("up2", "Up")]
+    assert "model-local function" in report.skipped[0]["reason"]
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_torch_export(tmp_path):
     torch = pytest.importorskip("torch")

@@ -6,7 +6,8 @@
 owns every ONNX formula), the spatial sizes, the overlap verdict of a transposed node
 (:func:`~deconvkit.explain.checkerboard`), the spelling in PyTorch, TensorFlow, Keras,
 Caffe and JAX, and the pitfalls that apply. Nodes inside subgraphs (``If``, ``Loop``,
-``Scan`` bodies) are included; nodes inside model-local functions and ops of other
+``Scan`` bodies) are included, and so are nodes inside model-local functions (expanded
+where they are called, ``onnx.inliner``; their ``graph`` names the call); ops of other
 domains are listed as skipped. Needs the ``onnx`` package (the ``onnx`` extra).
 
 ``ModelReport.to_dict()`` (``deconvkit inspect --json``) is stable; its keys:
@@ -208,12 +209,49 @@ def _subgraphs(node):
             yield f"{a.name}[{i}]", g
 
 
-def _walk(graph, where="main"):
-    """``(node, graph path)`` for every node, depth first into subgraphs."""
-    for node in graph.node:
-        yield node, where
+def _walk(graph, where="main", places=None):
+    """``(node, graph path)`` for every node, depth first into subgraphs; ``places``, one
+    per node of ``graph``, overrides the path of its nodes (where a function was called)."""
+    for i, node in enumerate(graph.node):
+        here = places[i] if places is not None else where
+        yield node, here
         for attr, sub in _subgraphs(node):
-            yield from _walk(sub, f"{where}/{node.name or node.op_type}.{attr}")
+            yield from _walk(sub, f"{here}/{node.name or node.op_type}.{attr}")
+
+
+def _inline_functions(model, notes):
+    """``model`` with its model-local functions expanded in place (``onnx.inliner``), and
+    per node of the new main graph the path it is reported under: ``"main"``, or
+    ``"main/<call>:<domain>.<function>"`` for the nodes a function call became.
+
+    Without functions, or where the inliner is missing or fails (said in ``notes``), the
+    model as it was and ``None``: its calls are then listed as skipped."""
+    if not model.functions:
+        return model, None
+    try:
+        from onnx.inliner import inline_local_functions
+        inlined = inline_local_functions(model)
+    except Exception as exc:   # an older onnx without the inliner, or one it cannot follow
+        notes.append(f"model-local functions not expanded: {' '.join(str(exc).split())[:200]}")
+        return model, None
+    local = {(f.domain, f.name): f for f in model.functions}
+
+    def size(node):   # how many nodes a call becomes (calls inside calls expanded too)
+        f = local.get((node.domain, node.op_type))
+        return 1 if f is None else sum(size(n) for n in f.node)
+
+    places = []
+    for node in model.graph.node:
+        if (node.domain, node.op_type) in local:
+            call = node.name or node.op_type
+            places += [f"main/{call}:{node.domain}.{node.op_type}"] * size(node)
+        else:
+            places.append("main")
+    if len(places) != len(inlined.graph.node):   # not the expansion counted: no places
+        places = None
+    names = sorted({f"{f.domain}.{f.name}" for f in model.functions})
+    notes.append(f"model-local functions expanded: {', '.join(names)}")
+    return inlined, places
 
 
 def _inferred(model, notes):
@@ -262,10 +300,11 @@ def inspect_onnx(source) -> ModelReport:
 
     model = load_onnx(source)
     notes = []
+    model, places = _inline_functions(model, notes)
     shapes = _shapes(_inferred(model, notes).graph)
     local = {(f.domain, f.name) for f in model.functions}
     nodes, skipped = [], []
-    for node, where in _walk(model.graph):
+    for node, where in _walk(model.graph, places=places):
         name = node.name or f"{node.op_type}:{node.output[0] if node.output else '?'}"
         if node.op_type in CONV_OPS and node.domain in ("", "ai.onnx"):
             nodes.append(node_report(node, name, where, shapes))
