@@ -1,11 +1,13 @@
 # Quick start:  make demo   (install and run the main job)
-#               make test   (install with the test extra and run the whole suite)
+#               make test   (install with the test extra and run the whole suite, then the
+#                            conventions against TensorFlow, Keras and JAX in their own venv)
 #               make weights (train the shipped models again: about 25 min each on one core)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+FW_VENV ?= .venv-frameworks
 
-.PHONY: demo test bench clean fuzz weights
+.PHONY: demo test test-frameworks bench clean fuzz weights
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,15 +44,30 @@ weights: $(VENV)/.installed
 	$(BIN)/deconvkit train --recipe converge --seed 1 --head fcn32s --upsampling bilinear \
 		--save-model $(MODELS)/fcn32s-bilinear.npz --out build/weights/fcn32s-bilinear --overwrite
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(FW_VENV)/.installed
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-frameworks
+
+# TensorFlow, Keras and JAX get a venv of their own: their pins do not mix with PyTorch's
+# and ONNX's in one environment. Keras on its JAX backend needs a process of its own.
+$(FW_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(FW_VENV)
+	$(FW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FW_VENV)/bin/python -m pip install --quiet -e ".[frameworks]"
+	touch $@
+
+test-frameworks: $(FW_VENV)/.installed
+	DECONVKIT_NO_SKIPS=1 $(FW_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+		tests/test_conventions_tensorflow.py tests/test_conventions_jax.py
+	DECONVKIT_NO_SKIPS=1 KERAS_BACKEND=jax $(FW_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+		tests/test_conventions_keras_jax.py
 
 # the property-based fuzz of the API and the CLI as a soak: 10**4 examples per target
 fuzz: $(VENV)/.installed-test
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_fuzz_*.py
 
 clean:
-	rm -rf $(VENV) demo-results build src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(FW_VENV) demo-results build src/*.egg-info .pytest_cache .hypothesis
 
 bench: $(VENV)/.installed-test
 	$(BIN)/deconvkit bench --markdown benchmarks/results.md --overwrite
