@@ -133,3 +133,17 @@ def test_lowercase_padding_strings_need_unit_strides_like_jax():
         lax.conv_transpose(x, w, (2,), "same")
     with pytest.raises(ValueError, match="String padding is not implemented"):
         jax_conv_transpose(x, w, (2,), "same")
+
+
+@settings(max_examples=60)
+@given(case=conv_cases(dtypes=(np.float64,)))
+def test_the_forward_spelling_runs_in_jax(case):
+    """conv_spelling("jax") as written computes conv: any (lo, hi) pads, groups."""
+    from deconvkit.conventions import conv_spelling
+    x, w, _ = random_arrays(case)
+    spelling = conv_spelling("jax", case.spec, case.x_shape[2:])
+    assert spelling.exact
+    namespace = {"jax": jax, "x": x, "w": w}
+    exec(spelling.code, namespace)
+    expected = dk.conv(x, w, **case.conv_kwargs())
+    assert rel_error(np.asarray(namespace["y"]), expected) < 1e-12

@@ -173,3 +173,19 @@ def test_keras_rejects_strides_with_dilation_like_keras():
         keras.layers.Conv1DTranspose(1, 3, strides=2, dilation_rate=2)
     with pytest.raises(ValueError, match="not supported in conjunction"):
         keras_conv_transpose(np.ones((1, 3, 1)), np.ones((3, 1, 1)), strides=2, dilation_rate=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=conv_cases(dtypes=(np.float64,)))
+def test_the_forward_spelling_runs_in_tensorflow(case):
+    """conv_spelling("tensorflow") as written computes conv on every spec: explicit pads in
+    1-D and 3-D (tf.pad), groups (one convolution each: TensorFlow's CPU kernels have
+    none), strides with dilations (which TensorFlow refuses together)."""
+    from deconvkit.conventions import conv_spelling
+    x, w, _ = random_arrays(case)
+    spelling = conv_spelling("tensorflow", case.spec, case.x_shape[2:])
+    assert spelling.exact
+    namespace = {"tf": tf, "np": np, "x": np.moveaxis(x, 1, -1), "w": w}
+    exec(spelling.code, namespace)
+    expected = dk.conv(x, w, **case.conv_kwargs())
+    assert rel_error(np.moveaxis(np.asarray(namespace["y"]), -1, 1), expected) < 1e-12

@@ -179,3 +179,16 @@ def test_fcn_bilinear_upsampling_layer():
     expected = F.conv_transpose2d(torch.tensor(x), torch.tensor(w), stride=2, padding=1)
     assert rel_error(top, expected.numpy()) < 1e-12
     assert top[0, 0, 2, 2] == 0.75 * 0.75 * 4 + 0.75 * 0.25 * (1 + 3) + 0.25 * 0.25 * 0
+
+
+@given(case=conv_cases(dtypes=(np.float64,)))
+def test_the_forward_spelling_runs_in_torch(case):
+    """conv_spelling("torch") as written (asymmetric pads as F.pad first) computes conv."""
+    from deconvkit.conventions import conv_spelling
+    x, w, _ = random_arrays(case)
+    spelling = conv_spelling("torch", case.spec, case.x_shape[2:])
+    assert spelling.exact
+    namespace = {"torch": torch, "x": torch.from_numpy(x), "w": torch.from_numpy(w)}
+    exec(spelling.code, namespace)
+    expected = dk.conv(x, w, **case.conv_kwargs())
+    assert rel_error(namespace["y"].numpy(), expected) < 1e-12

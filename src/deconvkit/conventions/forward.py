@@ -82,28 +82,47 @@ def _torch(spec, input_size):
 
 
 def _tensorflow(spec, input_size):
+    """``tf.nn.convolution``: "VALID", "SAME" (SAME_UPPER for this input size) or explicit
+    pads (``tf.nn.conv2d`` takes them in 2-D; otherwise a ``tf.pad`` first). TensorFlow
+    refuses strides > 1 with dilations > 1, and its CPU kernels have no grouped
+    convolution: those become a stride-1 convolution sampled every ``s``, and one
+    convolution per group."""
     n = spec.ndim
     axes = tuple(range(2, 2 + n)) + (1, 0)
-    notes = []
+    strided_dilated = any(s > 1 for s in spec.stride) and any(d > 1 for d in spec.dilation)
+    lines = [f"w = np.transpose(w, {axes})"]
+    notes, fn = [], "tf.nn.convolution"
+    pairs = [[0, 0]] + [list(p) for p in spec.padding] + [[0, 0]]
     if not any(lo or hi for lo, hi in spec.padding):
         padding = "'VALID'"
-    elif _is_same_upper(spec, input_size):
+    elif _is_same_upper(spec, input_size) and not strided_dilated:
         padding = "'SAME'"
-    else:
-        padding = repr([[0, 0]] + [list(p) for p in spec.padding] + [[0, 0]])
-        notes.append("explicit (lo, hi) padding: tf.nn.conv2d only (1-D/3-D: tf.pad first)"
+    elif n == 2 and not strided_dilated:
+        padding, fn = repr(pairs), "tf.nn.conv2d"
+        notes.append("explicit (lo, hi) padding: tf.nn.conv2d takes it"
                      + ("" if input_size is not None else "; 'SAME' cannot be checked "
                         "without the input size"))
-    if spec.groups != 1:
-        notes.append("groups: the input has groups * w.shape[2] channels (grouped conv "
-                     "support depends on the device)")
-    code = (f"w = np.transpose(w, {axes})\n"
-            f"y = tf.nn.convolution(x, w, strides={list(spec.stride)}, padding={padding}, "
-            f"dilations={list(spec.dilation)})")
-    if padding.startswith("["):
-        code = code.replace("tf.nn.convolution", "tf.nn.conv2d")
-    return ConvSpelling("tensorflow", code, True, layout_name(n, channels_last=True),
-                        tuple(notes))
+    else:
+        padding = "'VALID'"
+        lines.append(f"x = tf.pad(x, {pairs})")
+        notes.append("explicit (lo, hi) padding: a tf.pad first")
+    strides = [1] * n if strided_dilated else list(spec.stride)
+    args = f"strides={strides}, padding={padding}, dilations={list(spec.dilation)}"
+    if spec.groups == 1:
+        call = f"{fn}(x, w, {args})"
+    else:
+        g = spec.groups
+        call = (f"tf.concat([{fn}(xg, wg, {args}) for xg, wg in zip(tf.split(x, {g}, "
+                f"axis=-1), tf.split(w, {g}, axis=-1))], axis=-1)")
+        notes.append("groups: one convolution per group (TensorFlow's CPU kernels have no "
+                     "grouped convolution)")
+    if strided_dilated:
+        call += "[:, " + ", ".join(f"::{s}" for s in spec.stride) + ", :]"
+        notes.append("TensorFlow refuses strides > 1 with dilations > 1: a stride-1 "
+                     "convolution, sampled every stride")
+    lines.append(f"y = {call}")
+    return ConvSpelling("tensorflow", "\n".join(lines), True,
+                        layout_name(n, channels_last=True), tuple(notes))
 
 
 def _keras(spec, input_size):
