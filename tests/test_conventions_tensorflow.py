@@ -189,3 +189,45 @@ def test_the_forward_spelling_runs_in_tensorflow(case):
     exec(spelling.code, namespace)
     expected = dk.conv(x, w, **case.conv_kwargs())
     assert rel_error(np.moveaxis(np.asarray(namespace["y"]), -1, 1), expected) < 1e-12
+
+
+def _keras_with_kernel(w, axes):
+    """A stand-in for ``keras`` in the spelled code: its Conv layers get the kernel the
+    spelling's comment names (``np.transpose(w, axes)``) and ``C_out`` is ``w``'s."""
+    import types
+
+    def conv(cls):
+        def make(**kwargs):
+            layer = cls(**kwargs)
+
+            def call(x):
+                layer.build(tuple(x.shape))
+                layer.kernel.assign(np.transpose(w, axes))
+                return layer(x)
+            return call
+        return make
+    layers = types.SimpleNamespace(**{name: getattr(keras.layers, name) for name in
+                                      ("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")})
+    for n in (1, 2, 3):
+        setattr(layers, f"Conv{n}D", conv(getattr(keras.layers, f"Conv{n}D")))
+    return types.SimpleNamespace(layers=layers)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=conv_cases(dtypes=(np.float64,)))
+def test_the_forward_spelling_runs_in_keras(case):
+    """conv_spelling("keras") as written (ZeroPadding for other pads) computes conv where it
+    says it is exact; where it says not, Keras refuses the call."""
+    from deconvkit.conventions import conv_spelling
+    x, w, _ = random_arrays(case)
+    spelling = conv_spelling("keras", case.spec, case.x_shape[2:])
+    axes = tuple(range(2, 2 + case.spec.ndim)) + (1, 0)
+    namespace = {"keras": _keras_with_kernel(w, axes), "np": np, "C_out": w.shape[0],
+                 "x": np.moveaxis(x, 1, -1)}
+    if not spelling.exact:
+        with pytest.raises(Exception):
+            exec(spelling.code, namespace)
+        return
+    exec(spelling.code, namespace)
+    expected = dk.conv(x, w, **case.conv_kwargs())
+    assert rel_error(np.moveaxis(np.asarray(namespace["y"]), -1, 1), expected) < 1e-5

@@ -135,6 +135,7 @@ def _keras(spec, input_size):
     else:
         padding = "valid"
         pairs = tuple(tuple(p) for p in spec.padding)
+        pairs = pairs[0] if n == 1 else pairs     # ZeroPadding1D takes one (lo, hi)
         lines.append(f"x = keras.layers.ZeroPadding{n}D({pairs})(x)")
         notes.append("Keras' padding is 'valid' or 'same' (SAME_UPPER): other pads are a "
                      "ZeroPadding layer first")
