@@ -32,6 +32,7 @@ or ``gcd(s, d) > 1``) are left out of the GEMM and are zero in the output.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -221,17 +222,20 @@ def conv(x, w, spec):
 
 
 # ---------------------------------------------------------------- small outputs
+@functools.lru_cache(maxsize=256)
 def _position_phases(spec, out_size):
     """Per axis, output ``i`` reads ``X_r[e + j]`` with ``X_r[u] = x_pad[d*u + r]``,
     ``r = (i*s) mod d``, ``e = (i*s) div d``. Returns, per axis, the distinct ``r`` and
-    ``e``, the index of each output's ``r`` and ``e`` in them, and ``grid = max(e) + k``."""
+    ``e``, the index of each output's ``r`` and ``e`` in them (read-only), and
+    ``grid = max(e) + k``. Cached: a training loop asks for the same shapes every step."""
     out = []
     for m, k, s, d in zip(out_size, spec.kernel_size, spec.stride, spec.dilation):
         i = np.arange(m) * s
         r, r_idx = np.unique(i % d, return_inverse=True)
         e, e_idx = np.unique(i // d, return_inverse=True)
+        r_idx.flags.writeable = e_idx.flags.writeable = False
         out.append((tuple(r.tolist()), tuple(e.tolist()), r_idx, e_idx, int(e.max()) + k))
-    return out
+    return tuple(out)
 
 
 def by_position_applies(spec, out_size, size):
