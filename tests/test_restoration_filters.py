@@ -209,6 +209,8 @@ def test_boundary_none_solves_its_normal_equations_to_tol_and_says_how_far(metho
     assert np.abs(loose - exact).max() > np.abs(tight - exact).max()
     capped, info = run(tol=1e-12, iterations=2)       # out of steps: the residual says so
     assert info["cg_iterations"] == 2 and info["cg_residual"] > 1e-12
+    _, info = run(tol=0.5, iterations=10)              # the start is close enough already
+    assert info["cg_iterations"] == 0 and 0 < info["cg_residual"] <= 0.5
 
 
 @pytest.mark.parametrize("tol, error", [(0, ValueError), (-1e-3, ValueError),

@@ -102,6 +102,7 @@ def regularized(g, psf, lam=None, noise=None, *, boundary="edgetaper",
     (True, 'risk')
     """
     g, psf, boundary = _inputs(g, psf, boundary)
+    _check_cg(iterations, tol)
     sigma = _noise(g, noise)
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
@@ -158,6 +159,7 @@ def wiener(g, psf, nsr=None, *, noise=None, boundary="edgetaper", iterations=80,
     True
     """
     g, psf, boundary = _inputs(g, psf, boundary)
+    _check_cg(iterations, tol)
     info = {"method": "wiener", "boundary": boundary}
     if nsr is None:
         sigma = _noise(g, noise)
@@ -261,12 +263,16 @@ def _grid_data(g, psf, boundary):
     return np.pad(g, pads, mode="symmetric"), crop
 
 
+def _check_cg(iterations, tol):
+    """The conjugate-gradient options, checked on every boundary before any work."""
+    return check_iterations(iterations), check_real(tol, "tol", allow_zero=False)
+
+
 def _solve(g, psf, boundary, reg, iterations, tol=CG_TOL, info=None):
     """The filter with regulariser power ``reg(shape)`` on ``boundary``'s grid, or by
     conjugate gradients on the scene for ``"none"`` (their steps and final relative
     residual written into ``info``)."""
-    iterations = check_iterations(iterations)
-    tol = check_real(tol, "tol", allow_zero=False)
+    iterations, tol = _check_cg(iterations, tol)
     if boundary != "none":
         data, crop = _grid_data(g, psf, boundary)
         return Spectra(data, psf).restore(reg(data.shape))[crop]
@@ -278,11 +284,12 @@ def _solve(g, psf, boundary, reg, iterations, tol=CG_TOL, info=None):
     def normal(v):
         smooth = scipy.fft.irfftn(power * scipy.fft.rfftn(v, workers=-1), v.shape, workers=-1)
         return H.adjoint(H.forward(v)) + smooth.astype(g.dtype, copy=False)
-    f, history = conjugate_gradient(normal, H.adjoint(g), start.astype(g.dtype), iterations,
-                                    tol)
+    rhs, start = H.adjoint(g), start.astype(g.dtype)
+    f, history = conjugate_gradient(normal, rhs, start, iterations, tol)
     if info is not None:
         info["cg_iterations"] = len(history)
-        info["cg_residual"] = float(history[-1]) if history else 0.0
+        info["cg_residual"] = float(history[-1]) if history else float(   # no step needed
+            np.linalg.norm(rhs - normal(start)) / (np.linalg.norm(rhs) or 1.0))
     return H.crop(f)
 
 
