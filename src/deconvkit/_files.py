@@ -55,6 +55,14 @@ def write_file(path, write, *, overwrite, exists_error):
             os.unlink(temporary)
 
 
+def write_npz(path, arrays, overwrite):
+    """``np.savez_compressed(**arrays)`` at exactly ``path`` with :func:`write_file`;
+    ``FileExistsError`` for an existing file unless ``overwrite``."""
+    write_file(path, lambda file: np.savez_compressed(file, **arrays), overwrite=overwrite,
+               exists_error=lambda: FileExistsError(
+                   f"{os.fspath(path)} exists; pass overwrite=True to replace it"))
+
+
 def _create_beside(path):
     folder, name = os.path.split(os.path.abspath(path))
     for _ in range(100):

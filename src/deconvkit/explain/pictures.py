@@ -9,6 +9,7 @@ draw them (:mod:`.draw`, matplotlib). Files are never replaced unless
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 
@@ -110,6 +111,19 @@ def check_target(path, overwrite):
 
 def overwrite_error(path) -> ValueError:
     return ValueError(f"would overwrite {str(path)!r}; pass overwrite=True (--overwrite)")
+
+
+def write_figure(fig, path, overwrite, **savefig):
+    """A matplotlib figure as a PNG at ``path``, written whole
+    (:func:`deconvkit._files.write_file`); a file there is replaced only with
+    ``overwrite`` (:func:`overwrite_error` otherwise, even if it appeared meanwhile)."""
+    from .._files import write_file
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", **savefig)
+    write_file(path, lambda file: file.write(buffer.getvalue()), overwrite=overwrite,
+               exists_error=lambda: overwrite_error(path))
+    return path
 
 
 def save_pictures(views_: dict, *, png=None, gif=None, overwrite=False, duration=900) -> list:

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from .._files import write_file
+from .._files import write_npz
 from .module import Module
 
 __all__ = ["save", "load", "save_model", "load_model", "MODEL_KEY"]
@@ -77,9 +77,7 @@ def save_model(model, path, *, meta=None, overwrite=False) -> None:
     path = os.fspath(path)
     header = json.dumps({"fcn": model.config, "meta": meta or {}}, sort_keys=True)
     arrays = {**model.state_dict(), MODEL_KEY: np.array(header)}
-    write_file(path, lambda file: np.savez_compressed(file, **arrays), overwrite=overwrite,
-               exists_error=lambda: FileExistsError(
-                   f"{path} exists; pass overwrite=True to replace it"))
+    write_npz(path, arrays, overwrite)
 
 
 def load_model(path):

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.fft
 
 from .. import functional as F
-from .._files import write_file
+from .._files import write_npz
 from ..geometry import ConvSpec
 from ._maps import threads
 from .operators import SynthesisOperator
@@ -221,14 +221,6 @@ def save_filters(path, filters, meta=None, overwrite=False) -> None:
         raise TypeError(f"meta must be a dict or None, got {type(meta).__name__}")
     header = json.dumps(meta or {}, sort_keys=True)
     write_npz(path, {"filters": filters, META_KEY: np.array(header)}, overwrite)
-
-
-def write_npz(path, arrays, overwrite):
-    """``np.savez_compressed`` to exactly ``path``, whole or not at all, refusing an
-    existing file unless ``overwrite`` (:func:`deconvkit._files.write_file`)."""
-    write_file(path, lambda file: np.savez_compressed(file, **arrays), overwrite=overwrite,
-               exists_error=lambda: FileExistsError(
-                   f"{os.fspath(path)} exists; pass overwrite=True to replace it"))
 
 
 def load_filters(path):

@@ -3,7 +3,6 @@ and its reconstruction ``D z`` (the ``viz`` extra, matplotlib)."""
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
@@ -91,8 +90,7 @@ def draw_learned(path, filters, image, z, reconstruction, *, parts=None, title="
     Path
     """
     from ..explain.draw import require_matplotlib
-    from .._files import write_file
-    from ..explain.pictures import check_target, overwrite_error
+    from ..explain.pictures import check_target, write_figure
 
     path = check_target(path, overwrite)
     Figure, Canvas = require_matplotlib()
@@ -115,11 +113,7 @@ def draw_learned(path, filters, image, z, reconstruction, *, parts=None, title="
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    write_file(path, lambda file: file.write(buffer.getvalue()), overwrite=overwrite,
-               exists_error=lambda: overwrite_error(path))
-    return path
+    return write_figure(fig, path, overwrite)
 
 
 def _show(ax, values, label, *, signed):

@@ -16,10 +16,10 @@ import os
 import numpy as np
 
 from .._checks import check_int, describe, per_axis
+from .._files import write_npz
 from ..restoration._common import as_image, check_iterations, check_real
 from ._checks import METHODS, BOUNDARIES, as_batch, check_choice
 from .code import code
-from .dictionary import write_npz
 from .learn import learn
 from .operators import SynthesisOperator
 from .pooling import max_pool, max_unpool

@@ -8,7 +8,6 @@ upsampling kernel next to the bilinear kernel. Needs matplotlib
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -126,8 +125,7 @@ def predictions_picture(images, predictions, path, *, truth=None, captions=None,
     One column per image; rows input / ground truth / prediction, the classes'
     colours (:data:`deconvkit.datasets.PALETTE`) in a legend underneath.
     """
-    from .._files import write_file
-    from ..explain.pictures import check_target, overwrite_error
+    from ..explain.pictures import check_target, write_figure
 
     path = check_target(path, overwrite)
     plt = require_matplotlib()
@@ -160,10 +158,6 @@ def predictions_picture(images, predictions, path, *, truth=None, captions=None,
         fig.suptitle(title, fontsize=8.5)
     try:
         fig.tight_layout(rect=(0, 0.06, 1, 1))
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=120)
+        return write_figure(fig, path, overwrite, dpi=120)
     finally:
         plt.close(fig)
-    write_file(path, lambda file: file.write(buffer.getvalue()), overwrite=overwrite,
-               exists_error=lambda: overwrite_error(path))
-    return path

@@ -6,12 +6,10 @@ Needs matplotlib (``pip install "deconvkit[viz]"``).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from .._files import write_file
 from .study import load_study
 
 __all__ = ["study_picture"]
@@ -40,7 +38,7 @@ def study_picture(folder, path, *, title=None, overwrite=False) -> Path:
     -------
     Path
     """
-    from ..explain.pictures import check_target, overwrite_error
+    from ..explain.pictures import check_target, write_figure
     from .pictures import require_matplotlib
 
     path = check_target(path, overwrite)
@@ -55,20 +53,20 @@ def study_picture(folder, path, *, title=None, overwrite=False) -> Path:
     try:
         for name in reversed(order):
             _curve(curves, runs[name], name, colours[name])
+        curves.set(xlabel="epoch", ylabel="validation mean IoU")
+        curves.set_title("after every epoch: mean over seeds, band = their range", fontsize=9)
+        curves.grid(alpha=0.3)
+        curves.legend(fontsize=7, loc="lower right", title="variant (seeds)", title_fontsize=7)
         _finals(finals, runs, order, colours)
         count = sum(len(r) for r in runs.values())
         recipe = next(iter(runs.values()))[0].get("recipe", "")
         fig.suptitle(title or f"{count} runs of the {recipe} recipe: validation mean IoU",
                      fontsize=10)
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_figure(fig, path, overwrite, dpi=110)
     finally:
         plt.close(fig)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_file(path, lambda file: file.write(buffer.getvalue()), overwrite=overwrite,
-               exists_error=lambda: overwrite_error(path))
-    return path
 
 
 def _curve(ax, runs, name, colour):
@@ -85,11 +83,6 @@ def _curve(ax, runs, name, colour):
     if len(runs) > 1:
         ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=colour,
                         alpha=0.18, lw=0)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation mean IoU")
-    ax.set_title("after every epoch: mean over seeds, band = their range", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right", title="variant (seeds)", title_fontsize=7)
 
 
 def _finals(ax, runs, order, colours):
